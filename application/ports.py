@@ -1,0 +1,128 @@
+"""Ports: the capabilities the use cases need, named by what they do (DESIGN §1).
+
+Adapters implement them (adapters/crm, adapters/billing, adapters/aws, adapters/memory); each
+implementation passes the same contract suite (tests/contract). Every vendor write takes an
+`idempotency_key` that the caller derives deterministically (aggregate id, version, action), so a
+retry after a crash reuses it. Adapters raise only application.errors classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from domain.canonical import (
+    BillingAccount,
+    BillingProductRef,
+    BillingSubscription,
+    CrmAccount,
+    OrderSnapshot,
+    PriceSpec,
+    ProductSnapshot,
+    SubscriptionRequest,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; `next_cursor` is None on the last page."""
+
+    items: Sequence[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What concord writes back onto the CRM record a user changed."""
+
+    state: str  # "synced" | "pending" | "failed"
+    message: str = ""
+    correlation_id: str = ""
+    billing_ids: Mapping[str, str] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+class CrmGateway(Protocol):
+    """The CRM (Salesforce): read records, list them for loads, write sync status back."""
+
+    def get_account(self, crm_id: str) -> CrmAccount: ...
+
+    def get_order(self, crm_id: str) -> OrderSnapshot: ...
+
+    def get_product(self, crm_id: str) -> ProductSnapshot: ...
+
+    def write_status(self, entity: str, crm_id: str, status: SyncStatus, idempotency_key: str) -> None: ...
+
+    def list_accounts(self, cursor: str | None, limit: int) -> Page[CrmAccount]: ...
+
+
+class BillingGateway(Protocol):
+    """The billing system (Zuora, Stripe, ...): accounts, catalog, subscriptions."""
+
+    vendor: str
+
+    def find_account(self, crm_id: str) -> BillingAccount | None: ...
+
+    def get_account(self, billing_id: str) -> BillingAccount: ...
+
+    def create_account(self, crm_id: str, fields: Mapping[str, Any], idempotency_key: str) -> BillingAccount: ...
+
+    def update_account(self, billing_id: str, fields: Mapping[str, Any], idempotency_key: str) -> BillingAccount:
+        """Apply only the given canonical fields; the rest stay as they are."""
+        ...
+
+    def list_accounts(self, cursor: str | None, limit: int) -> Page[BillingAccount]: ...
+
+    def ensure_product(self, product: ProductSnapshot, idempotency_key: str) -> BillingProductRef:
+        """Create the product (and the plan that holds its prices) or update its details."""
+        ...
+
+    def create_price(self, product: BillingProductRef, price: PriceSpec, idempotency_key: str) -> str:
+        """A new price (Stripe prices are immutable; Zuora gets a new charge): returns its id."""
+        ...
+
+    def retire_price(self, product: BillingProductRef, price_id: str, idempotency_key: str) -> None: ...
+
+    def find_subscription(self, order_crm_id: str) -> BillingSubscription | None: ...
+
+    def get_subscription(self, billing_id: str) -> BillingSubscription: ...
+
+    def create_subscription(self, request: SubscriptionRequest, idempotency_key: str) -> BillingSubscription: ...
+
+    def amend_subscription(
+        self, billing_id: str, request: SubscriptionRequest, idempotency_key: str
+    ) -> BillingSubscription: ...
+
+    def cancel_subscription(self, billing_id: str, effective: date, idempotency_key: str) -> BillingSubscription: ...
+
+    def suspend_subscription(self, billing_id: str, idempotency_key: str) -> BillingSubscription: ...
+
+    def resume_subscription(self, billing_id: str, idempotency_key: str) -> BillingSubscription: ...
+
+
+class TokenProvider(Protocol):
+    """An access token for a system; `invalidate` after a 401 forces a fresh read (DESIGN §2.5)."""
+
+    def token(self, system: str) -> str: ...
+
+    def invalidate(self, system: str, rejected: str) -> str: ...
+
+
+class EventPublisher(Protocol):
+    """Puts canonical envelopes (DESIGN §4) on the bus; returns only once they are durably accepted."""
+
+    def publish(self, envelopes: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class Notifier(Protocol):
+    """Pushes a message to every WebSocket connection of a room."""
+
+    def notify(self, room: str, message: Mapping[str, Any]) -> int: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
