@@ -68,7 +68,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class DropConnection(Exception):  # noqa: N818 - a control-flow signal, not an error
+class DropConnection(Exception):
     """Raised by a handler or the fault layer: close the socket without answering."""
 
 
@@ -188,7 +188,7 @@ class Sandbox:
         self.clock = SandboxClock()
         self.faults = Faults()
         self.stats: Counter[str] = Counter()
-        self._random = random.Random()  # noqa: S311 - fault injection, not security
+        self._random = random.Random()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._server: ThreadingHTTPServer | None = None
         self.lock = threading.RLock()  # guards the vendor state of subclasses
@@ -309,7 +309,7 @@ def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the vendors serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _serve(self) -> None:
@@ -330,6 +330,6 @@ def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(response.body)
 
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve  # noqa: N815
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
     return _Handler
