@@ -1,0 +1,153 @@
+"""The Stripe HTTP client: form-encoded bodies, Bearer key, Stripe's error shapes and retry signals.
+
+Classification of an answer (VENDORS §0 #11, docs.stripe.com/error-low-level):
+    401                              -> CredentialsRevoked (a key does not expire; a revoked one alarms)
+    Stripe-Should-Retry: true        -> RetryableError, whatever the status
+    Stripe-Should-Retry: false       -> PermanentError, whatever the status (a 500 saved under the
+                                        idempotency key replays forever: its outcome is indeterminate,
+                                        reconcile instead of retrying)
+    404                              -> NotFound
+    409 (idempotency_key_in_use …)   -> PermanentError: never retried blindly
+    429, 5xx                         -> RetryableError with Retry-After as the hint
+    other 4xx                        -> PermanentError with field = error.param
+A timeout after sending is OutcomeUnknown (VendorHttp); the retry reuses the Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from adapters.billing.stripe.form import encode
+from adapters.outbound import RetryPolicy, TokenBucket, VendorHttp, classify_status, retry_after_seconds
+from application.errors import (
+    CredentialsRevoked,
+    IntegrationError,
+    NotFound,
+    PermanentError,
+    RetryableError,
+)
+from application.ports import TokenProvider
+
+SYSTEM = "stripe"
+API_VERSION = "2024-06-20"  # pinned: later versions move current_period_* onto subscription items
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A decoded Stripe object and the server time of the answer (the version marker, see gateway)."""
+
+    body: dict[str, Any]
+    version: str
+
+
+class StripeHttp(VendorHttp):
+    def __init__(self, base_url: str = "https://api.stripe.com", *, tokens: TokenProvider,
+                 bucket: TokenBucket | None = None, retry: RetryPolicy | None = None,
+                 client: httpx.Client | None = None, timeout_s: float = 30.0,
+                 api_version: str = API_VERSION, **kwargs: Any) -> None:
+        super().__init__(base_url, system=SYSTEM, tokens=tokens, bucket=bucket, retry=retry, client=client,
+                         timeout_s=timeout_s, **kwargs)
+        self.api_version = api_version
+        self.last_request_id: str | None = None
+
+    # -- calls ----------------------------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Answer:
+        return self._answer(self.request("GET", path, params=encode(params or {}), headers=self._headers()))
+
+    def post(self, path: str, params: Mapping[str, Any], idempotency_key: str) -> Answer:
+        """Every POST carries an Idempotency-Key (the caller's deterministic one), body form-encoded."""
+        if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            raise PermanentError(f"an idempotency key of 1..{MAX_IDEMPOTENCY_KEY} characters is required",
+                                 system=SYSTEM, code="idempotency_key", field="idempotency_key")
+        return self._answer(self.request("POST", path, data=dict(encode(params)), headers=self._headers(),
+                                         idempotency_key=idempotency_key))
+
+    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Answer:
+        # DELETE is idempotent at Stripe by definition; it takes no Idempotency-Key.
+        return self._answer(self.request("DELETE", path, params=encode(params or {}), headers=self._headers()))
+
+    def _headers(self) -> dict[str, str]:
+        return {"Stripe-Version": self.api_version}
+
+    def _answer(self, response: httpx.Response) -> Answer:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PermanentError(f"Stripe answered {response.status_code} with a body that is not JSON",
+                                 system=SYSTEM, code="unexpected_shape") from exc
+        if not isinstance(body, dict):
+            raise PermanentError("Stripe answered with JSON that is not an object", system=SYSTEM,
+                                 code="unexpected_shape")
+        return Answer(body, server_time_version(response))
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _is_expired_token(self, response: httpx.Response) -> bool:
+        return False  # a Stripe key never expires: a 401 is a revoked key (see _classify)
+
+    def _observe(self, response: httpx.Response) -> None:
+        self.last_request_id = response.headers.get("Request-Id")
+
+    def _classify(self, response: httpx.Response) -> IntegrationError | None:
+        status = response.status_code
+        if status < 400:
+            return None
+        error = _error_body(response)
+        if error is None:  # not Stripe's shape: a transport failure or a proxy's answer
+            return classify_status(SYSTEM, response)
+        kwargs: dict[str, Any] = {"system": SYSTEM, "code": str(error.get("code") or error.get("type") or status),
+                                  "field": _text(error.get("param"))}
+        message = f"Stripe {status} {error.get('type', '')}: {error.get('message', '')}".strip()
+        if self.last_request_id:
+            message += f" (request {self.last_request_id})"
+        return _error_class(status, response.headers.get("Stripe-Should-Retry"), message, kwargs,
+                            retry_after_seconds(response))
+
+
+def _error_class(status: int, should_retry: str | None, message: str, kwargs: dict[str, Any],
+                 retry_after: float | None) -> IntegrationError:
+    if status == 401:
+        return CredentialsRevoked(message, **kwargs)
+    if should_retry == "true":
+        return RetryableError(message, retry_after=retry_after, **kwargs)
+    if should_retry == "false" or status == 409:
+        return PermanentError(message, **kwargs)
+    if status == 404:
+        return NotFound(message, **kwargs)
+    if status == 429 or status >= 500:
+        return RetryableError(message, retry_after=retry_after, **kwargs)
+    return PermanentError(message, **kwargs)
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def server_time_version(response: httpx.Response) -> str:
+    """The answer's `Date` as zero-padded unix seconds: a marker that never goes backwards for one object.
+
+    Stripe objects carry no `updated` field. concord applies a fetched Stripe object whole (DESIGN §3), so
+    "when Stripe served this state" orders two reads of one object; equal markers (same second) must be
+    applied, not skipped, since a whole-object apply is idempotent.
+    """
+    header = response.headers.get("Date")
+    if not header:
+        return ""
+    try:
+        return f"{int(email.utils.parsedate_to_datetime(header).timestamp()):012d}"
+    except (TypeError, ValueError):
+        return ""
