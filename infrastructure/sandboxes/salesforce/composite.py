@@ -1,0 +1,155 @@
+"""sObject Collections (≤200 records, allOrNone default false, per-record `statusCode` errors) and
+Composite (≤25 subrequests, `@{ref.field}` references, always HTTP 200 at the top: VENDORS §0 #4)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from infrastructure.sandboxes.base import Request, Response
+from infrastructure.sandboxes.salesforce.responses import sf_error, sf_json
+from infrastructure.sandboxes.salesforce.schema import SfError
+
+if TYPE_CHECKING:
+    from infrastructure.sandboxes.salesforce.server import SalesforceSandbox
+
+V = r"/services/data/v(?P<version>\d+\.\d)"
+MAX_RECORDS, MAX_SUBREQUESTS = 200, 25
+ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all "
+               "records were valid and the request was using AllOrNone header", "fields": []}
+HALTED = [{"errorCode": "PROCESSING_HALTED", "message": "The transaction was rolled back since another operation "
+           "in the same transaction failed."}]
+_REF = re.compile(r"@\{([A-Za-z0-9_]+)\.([^}]+)\}")
+
+
+class Rollback(Exception):
+    pass
+
+
+def register(sandbox: SalesforceSandbox) -> None:
+    def guarded(handler: Any) -> Any:
+        def serve(request: Request) -> Response:
+            try:
+                return handler(sandbox, request)  # type: ignore[no-any-return]
+            except SfError as error:
+                return sf_error(error)
+        return serve
+
+    sandbox.route("POST", f"{V}/composite/sobjects/?", guarded(lambda s, r: collection(s, r, "create")))
+    sandbox.route("PATCH", f"{V}/composite/sobjects/?", guarded(lambda s, r: collection(s, r, "update")))
+    sandbox.route("PATCH", f"{V}/composite/sobjects/(?P<obj>\\w+)/(?P<field>\\w+)",
+                  guarded(lambda s, r: collection(s, r, "upsert")))
+    sandbox.route("POST", f"{V}/composite/?", guarded(composite))
+
+
+def _one(sandbox: SalesforceSandbox, request: Request, kind: str, record: Any, tx: Any) -> dict[str, Any]:
+    """One record of a collection: its result, or its error in the collections shape."""
+    record_id = record.get("Id") if isinstance(record, dict) else None
+    try:
+        if not isinstance(record, dict) or not isinstance(record.get("attributes"), dict):
+            raise SfError("INVALID_TYPE", "Must send a concrete entity type.")
+        obj = request.params.get("obj") or record["attributes"].get("type", "")
+        values = {k: v for k, v in record.items() if k not in ("attributes", "Id")}
+        if kind == "create":
+            return {"id": sandbox.org.insert(obj, values, tx), "success": True, "errors": []}
+        if kind == "update":
+            sandbox.org.update(obj, str(record_id or ""), values, tx)
+            return {"id": record_id, "success": True, "errors": []}
+        field = request.params["field"]
+        matches = sandbox.org.find_by_external_id(obj, field, str(values.get(field, "")))
+        if len(matches) > 1:
+            raise SfError("DUPLICATE_EXTERNAL_ID", f"{field}: more than one record found for external id field",
+                          [field])
+        if matches:
+            sandbox.org.update(obj, matches[0]["Id"], values, tx)
+            return {"id": matches[0]["Id"], "success": True, "errors": [], "created": False}
+        return {"id": sandbox.org.insert(obj, values, tx), "success": True, "errors": [], "created": True}
+    except SfError as error:
+        failed: dict[str, Any] = {"success": False, "errors": [error.as_collection()]}
+        return {"id": record_id, **failed} if record_id else failed
+
+
+def collection(sandbox: SalesforceSandbox, request: Request, kind: str) -> Response:
+    body = request.json() if request.body else None
+    records = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(records, list):
+        raise SfError("JSON_PARSER_ERROR", "The request body must be an object with a records array")
+    if len(records) > MAX_RECORDS:
+        raise SfError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
+    all_or_none = bool(body.get("allOrNone", False))
+    results: list[dict[str, Any]] = []
+    try:
+        with sandbox.transaction(request, atomic=all_or_none) as tx:
+            results = [_one(sandbox, request, kind, record, tx) for record in records]
+            if all_or_none and not all(r["success"] for r in results):
+                raise Rollback
+    except Rollback:
+        results = [r if not r["success"] else {"id": r["id"], "success": False, "errors": [ROLLED_BACK]}
+                   for r in results]
+    return sf_json(200, results)
+
+
+def _resolve(value: Any, done: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        def swap(match: re.Match[str]) -> str:
+            found: Any = done.get(match.group(1))
+            for part in re.split(r"\.|\[(\d+)\]", match.group(2)):
+                if part:
+                    found = found[int(part)] if isinstance(found, list) else (found or {}).get(part)
+            if found is None:
+                raise KeyError(match.group(0))
+            return str(found)
+        return _REF.sub(swap, value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, done) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, done) for v in value]
+    return value
+
+
+def _subrequest(sandbox: SalesforceSandbox, request: Request, sub: dict[str, Any], done: dict[str, Any]) -> Response:
+    try:
+        url = _resolve(sub.get("url", ""), done)
+        body = _resolve(sub.get("body"), done)
+    except (KeyError, IndexError, TypeError) as exc:
+        return sf_json(400, [{"errorCode": "PROCESSING_HALTED", "message": f"Invalid reference specified. No value "
+                              f"for {exc.args[0] if exc.args else 'reference'} found"}])
+    parts = urlsplit(url)
+    inner = Request(str(sub.get("method", "GET")).upper(), parts.path, parse_qs(parts.query), dict(request.headers),
+                    json.dumps(body).encode() if body is not None else b"")
+    return sandbox.dispatch(inner)
+
+
+def composite(sandbox: SalesforceSandbox, request: Request) -> Response:
+    body = request.json() if request.body else {}
+    subs = body.get("compositeRequest") if isinstance(body, dict) else None
+    if not isinstance(subs, list) or not subs:
+        raise SfError("JSON_PARSER_ERROR", "compositeRequest is required")
+    if len(subs) > MAX_SUBREQUESTS:
+        raise SfError("LIMIT_EXCEEDED", f"Limit Exceeded: too many subrequests ({len(subs)}), the limit is 25")
+    if any(not re.fullmatch(r"[A-Za-z0-9_]+", str(s.get("referenceId", ""))) for s in subs):
+        raise SfError("INVALID_INPUT", "referenceId must contain only letters, numbers and underscores")
+    all_or_none = bool(body.get("allOrNone", False))
+    results: list[dict[str, Any]] = []
+    try:
+        with sandbox.transaction(request, atomic=all_or_none):
+            done: dict[str, Any] = {}
+            for sub in subs:
+                response = _subrequest(sandbox, request, sub, done)
+                parsed = json.loads(response.body) if response.body else None
+                results.append({"body": parsed, "httpHeaders": {k: v for k, v in response.headers.items()
+                                                                if k == "Location"},
+                                "httpStatusCode": response.status, "referenceId": sub["referenceId"]})
+                if response.status < 300:
+                    done[sub["referenceId"]] = parsed
+                elif all_or_none:
+                    raise Rollback
+    except Rollback:
+        failed = len(results)
+        results = [r if i == failed - 1 else {**r, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400}
+                   for i, r in enumerate(results)]
+        results += [{"body": HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": s["referenceId"]}
+                    for s in subs[failed:]]
+    return sf_json(200, {"compositeResponse": results})

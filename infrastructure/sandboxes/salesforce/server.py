@@ -1,0 +1,229 @@
+"""The Salesforce sandbox: a stateful org over HTTP, faithful to VENDORS §0 #1-#6 and §1.
+
+Every `/services/data/vXX.X/...` call is authenticated (401 INVALID_SESSION_ID once the token is
+past its lifetime), counted against a rolling 24 h quota (403 REQUEST_LIMIT_EXCEEDED past it, never
+429) and answered with `Sforce-Limit-Info: api-usage=used/limit`. Writes commit in transactions
+whose changes leave as CDC events in Event Relay's EventBridge envelope.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from infrastructure.sandboxes.base import Request, Response, Sandbox
+from infrastructure.sandboxes.salesforce import composite, oauth, querying, rest, tooling
+from infrastructure.sandboxes.salesforce.admin import register_admin
+from infrastructure.sandboxes.salesforce.events import Emitter, Envelope, change_payload, make_header
+from infrastructure.sandboxes.salesforce.ids import IdMinter, checksum
+from infrastructure.sandboxes.salesforce.responses import limit_exceeded, session_invalid, sf_json
+from infrastructure.sandboxes.salesforce.schema import CDC_OBJECTS, format_datetime
+from infrastructure.sandboxes.salesforce.store import Org, Transaction
+
+DEFAULT_ORG_ID = "00D5g000004Cncd" + checksum("00D5g000004Cncd")
+DEFAULT_CHANNEL_ID = "0YL5g000000Cncd" + checksum("0YL5g000000Cncd")
+DAY_S = 24 * 3600
+
+
+class SalesforceSandbox(Sandbox):
+    name = "salesforce"
+
+    def __init__(self, client_id: str, client_secret: str, *, token_lifetime_s: float = 7200,
+                 api_version: str = "60.0", daily_limit: int = 100000, jwt_public_key_pem: str | None = None,
+                 events_to: Callable[[Envelope], None] | None = None, page_size: int = 2000,
+                 jwt_users: set[str] | None = None, org_id: str = DEFAULT_ORG_ID, port: int = 0,
+                 host: str = "127.0.0.1") -> None:
+        super().__init__(port=port, host=host)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.token_lifetime_s, self.api_version, self.daily_limit = token_lifetime_s, api_version, daily_limit
+        self.jwt_public_key_pem, self.jwt_users, self.page_size = jwt_public_key_pem, jwt_users or set(), page_size
+        self.org_id = org_id
+        self.events_to = events_to
+        self.minter = IdMinter()
+        self.user_id = self.minter.mint("005")
+        self.emitter = Emitter(events_to, org_id=org_id, chance=self._event_fault)
+        self.emitter.channel_id = DEFAULT_CHANNEL_ID
+        self.relay_created_hook: Callable[[str], None] | None = None
+        self._local = threading.local()
+        self._fresh_state()
+        self.route("POST", "/services/oauth2/token", lambda request: oauth.token_endpoint(self, request))
+        self.route("GET", "/services/data/?", lambda request: sf_json(200, self._versions()))
+        for module in (rest, querying, composite, tooling):
+            module.register(self)
+        register_admin(self)
+
+    def _fresh_state(self) -> None:
+        self.org = Org(self.clock.now, self.user_id, self.minter)
+        self.tooling: dict[str, dict[str, dict[str, Any]]] = {}
+        self.cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
+        self.tokens: dict[str, float] = {}
+        self.calls: deque[float] = deque()
+        self.commit_number = 74487681550
+        self.selected: set[str] | None = None  # entities of the running relay; None: every CDC entity
+
+    # -- vendor answers for injected faults and unknown paths ----------------------------------
+    def server_error(self, request: Request) -> Response:
+        if request.path.startswith("/services/oauth2"):
+            return sf_json(500, {"error": "unknown_error", "error_description": "retry your request"})
+        return sf_json(500, [{"message": "An unexpected error occurred. Please include this ErrorId if you "
+                              f"contact support: {uuid.uuid4().int % 10**9}-{uuid.uuid4().int % 10**5} "
+                              "(-1292286133)", "errorCode": "UNKNOWN_EXCEPTION"}])
+
+    def throttled(self, request: Request) -> Response:
+        if request.path.startswith("/services/oauth2"):
+            return sf_json(400, {"error": "rate_limit_exceeded", "error_description": "rate limit exceeded"})
+        return limit_exceeded()  # Salesforce never answers 429 for its API quota (VENDORS §0 #5)
+
+    def not_found(self, request: Request, *, method_not_allowed: bool) -> Response:
+        if method_not_allowed:
+            return sf_json(405, [{"message": f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,"
+                                  "DELETE,HEAD", "errorCode": "METHOD_NOT_ALLOWED"}])
+        return sf_json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def reset(self) -> None:
+        super().reset()
+        self._fresh_state()
+
+    # -- authentication and the API quota -------------------------------------------------------
+    def remember_token(self, token: str) -> None:
+        with self.lock:
+            self.tokens[token] = self.clock.now() + self.token_lifetime_s
+
+    def handle(self, request: Request) -> Response:
+        if not request.path.startswith("/services/data/v"):
+            return super().handle(request)
+        version = request.path.split("/")[3][1:]
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        with self.lock:
+            expiry = self.tokens.get(token)
+        if expiry is None or expiry <= self.clock.now():
+            return session_invalid()
+        used, allowed = self._count_call()
+        if not _known_version(version, self.api_version):
+            response = self.not_found(request, method_not_allowed=False)
+        else:
+            response = super().handle(request) if allowed else limit_exceeded()
+        response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_limit}"
+        return response
+
+    def _count_call(self) -> tuple[int, bool]:
+        with self.lock:
+            now = self.clock.now()
+            while self.calls and self.calls[0] <= now - DAY_S:
+                self.calls.popleft()
+            if len(self.calls) >= self.daily_limit:
+                return len(self.calls), False
+            self.calls.append(now)
+            return len(self.calls), True
+
+    # -- transactions and change events -----------------------------------------------------------
+    @contextmanager
+    def transaction(self, request: Request, *, atomic: bool = False) -> Iterator[Transaction]:
+        """One commit; a call inside another (a composite's subrequest) joins the outer one."""
+        current = getattr(self._local, "tx", None)
+        if current is not None:
+            yield current
+            return
+        with self.lock:
+            tx = Transaction(_client_of(request))
+            state = self.org.snapshot() if atomic else None
+            self._local.tx = tx
+            try:
+                yield tx
+            except BaseException:
+                if state is not None:
+                    self.org.restore(state)
+                raise
+            finally:
+                self._local.tx = None
+            self._commit(tx)
+
+    def _commit(self, tx: Transaction) -> None:
+        if not tx.changes:
+            return
+        self.commit_number += 1
+        key, commit_ms = str(uuid.uuid4()), int(self.clock.now() * 1000)
+        origin = f"com/salesforce/api/rest/{self.api_version}" + (f";client={tx.client}" if tx.client else "")
+        for sequence, change in enumerate(tx.changes, start=1):
+            detail_type = f"{change.obj}ChangeEvent"
+            if change.obj not in CDC_OBJECTS or (self.selected is not None and detail_type not in self.selected):
+                continue
+            header = make_header(change, origin=origin, transaction_key=key, sequence=sequence,
+                                 commit_number=self.commit_number, commit_ms=commit_ms, user_id=self.user_id)
+            self.emitter.emit(self.emitter.envelope(detail_type, change_payload(change, header)))
+
+    def emit_header_only(self, entity: str, record_ids: list[str], change_type: str) -> None:
+        """Gap and overflow events: a header without fields, no origin; the consumer re-reads."""
+        with self.lock:
+            self.commit_number += 1
+            header = {"entityName": entity, "recordIds": record_ids, "changeType": change_type,
+                      "changedFields": [], "nulledFields": [], "diffFields": [], "changeOrigin": "",
+                      "transactionKey": str(uuid.uuid4()), "sequenceNumber": 1,
+                      "commitTimestamp": int(self.clock.now() * 1000), "commitNumber": self.commit_number,
+                      "commitUser": self.user_id}
+            self.emitter.emit(self.emitter.envelope(f"{entity}ChangeEvent", {"ChangeEventHeader": header}))
+
+    def _event_fault(self, kind: str) -> bool:
+        return self.chance(self.faults.drop_event_rate if kind == "drop" else self.faults.duplicate_event_rate)
+
+    # -- Event Relay ---------------------------------------------------------------------------
+    def partner_source(self, channel_id: str) -> str:
+        return f"aws.partner/salesforce.com/{self.org_id}/{channel_id}"
+
+    def relay_created(self, relay: dict[str, Any]) -> None:
+        channel = self._channel(relay)
+        if self.relay_created_hook is not None:
+            self.relay_created_hook(self.partner_source(channel["Id"]))
+        self.org.records.setdefault("EventRelayFeedback", {})[relay["Id"]] = {
+            "Id": relay["Id"], "EventRelayConfigId": relay["Id"], "RemoteResource": self.partner_source(channel["Id"]),
+            "Status": "STOPPED", "ErrorCode": None, "ErrorMessage": None, "LastRelayedEventTime": None}
+
+    def relay_changed(self, relay: dict[str, Any]) -> None:
+        channel = self._channel(relay)
+        running = relay.get("State") == "RUN"
+        if running:
+            self.emitter.channel_id = channel["Id"]
+            self.selected = {m["SelectedEntity"] for m in self.tooling.get("PlatformEventChannelMember", {}).values()
+                             if m.get("EventChannel") == channel["FullName"]}
+        feedback = self.org.records.get("EventRelayFeedback", {}).get(relay["Id"])
+        if feedback is not None:
+            feedback["Status"] = "RUNNING" if running else "STOPPED"
+
+    def _channel(self, relay: dict[str, Any]) -> dict[str, Any]:
+        channels = self.tooling.get("PlatformEventChannel", {}).values()
+        return next(c for c in channels if c["FullName"] == relay.get("EventChannel"))
+
+    # -- helpers -------------------------------------------------------------------------------
+    def now_iso(self) -> str:
+        return format_datetime(datetime.fromtimestamp(self.clock.now(), tz=UTC))
+
+    def _versions(self) -> list[dict[str, str]]:
+        top = int(float(self.api_version))
+        return [{"label": f"v{n}.0", "url": f"/services/data/v{n}.0", "version": f"{n}.0"}
+                for n in range(max(20, top - 10), top + 1)]
+
+
+def _known_version(version: str, newest: str) -> bool:
+    try:
+        return 20.0 <= float(version) <= float(newest)
+    except ValueError:
+        return False
+
+
+def _client_of(request: Request) -> str | None:
+    """`Sforce-Call-Options: client=<id>`: the caller's client id, echoed in CDC changeOrigin."""
+    for part in request.headers.get("sforce-call-options", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "client" and value:
+            return value
+    return None

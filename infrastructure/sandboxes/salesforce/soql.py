@@ -1,0 +1,188 @@
+"""A small SOQL: `SELECT a, b, Rel.c FROM Obj [WHERE ...] [ORDER BY a [DESC] [NULLS LAST], b] [LIMIT n]`.
+
+WHERE takes =, !=, <>, <, <=, >, >=, LIKE, IN, NOT IN, AND, OR, NOT and parentheses over string,
+number, boolean, null, date and datetime literals, which is what concord's adapter and setup-relay
+send. String comparisons are case-insensitive, as in SOQL. Anything else is MALFORMED_QUERY.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from infrastructure.sandboxes.salesforce.schema import SfError
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<dt>\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:?\d{2}))
+    |(?P<date>\d{4}-\d{2}-\d{2})|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|<>|[=<>(),])|(?P<word>[A-Za-z_][\w.]*))""",
+                    re.VERBOSE)
+_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "ORDER", "BY", "ASC", "DESC", "LIMIT",
+             "NULLS", "FIRST", "LAST", "LIKE", "TRUE", "FALSE", "NULL", "OFFSET"}
+
+
+@dataclass
+class Query:
+    obj: str
+    fields: list[str]
+    where: Any = None  # a nested tuple tree: ("and"|"or", l, r) | ("not", x) | ("cmp", path, op, value)
+    order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (path, descending, nulls_last)
+    limit: int | None = None
+
+
+def malformed(message: str) -> SfError:
+    return SfError("MALFORMED_QUERY", message)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, Any]] = []
+        position = 0
+        text = text.strip()
+        while position < len(text):
+            match = _TOKEN.match(text, position)
+            if match is None or match.end() == position:
+                raise malformed(f"unexpected token: '{text[position:position + 20]}'")
+            kind = match.lastgroup or ""
+            self.tokens.append((kind, match.group(kind)))
+            position = match.end()
+        self.index = 0
+
+    def peek(self) -> str:
+        if self.index >= len(self.tokens):
+            return ""
+        kind, value = self.tokens[self.index]
+        return value.upper() if kind == "word" and value.upper() in _KEYWORDS else value
+
+    def take(self, expected: str | None = None) -> tuple[str, Any]:
+        if self.index >= len(self.tokens):
+            raise malformed(f"unexpected end of query, expecting {expected or 'more'}")
+        token = self.tokens[self.index]
+        if expected is not None and self.peek() != expected:
+            raise malformed(f"expecting '{expected}', found '{token[1]}'")
+        self.index += 1
+        return token
+
+    def ident(self) -> str:
+        kind, value = self.take()
+        if kind != "word" or value.upper() in _KEYWORDS:
+            raise malformed(f"unexpected token: '{value}'")
+        return str(value)
+
+    def parse(self) -> Query:
+        self.take("SELECT")
+        fields = [self.ident()]
+        while self.peek() == ",":
+            self.take(",")
+            fields.append(self.ident())
+        self.take("FROM")
+        query = Query(self.ident(), fields)
+        if self.peek() == "WHERE":
+            self.take()
+            query.where = self.expr()
+        if self.peek() == "ORDER":
+            self.take()
+            self.take("BY")
+            query.order = self.order_list()
+        if self.peek() == "LIMIT":
+            self.take()
+            kind, value = self.take()
+            if kind != "num":
+                raise malformed(f"LIMIT expects a number, found '{value}'")
+            query.limit = int(value)
+        if self.index != len(self.tokens):
+            raise malformed(f"unexpected token: '{self.tokens[self.index][1]}'")
+        return query
+
+    def order_list(self) -> list[tuple[str, bool, bool]]:
+        order = []
+        while True:
+            path = self.ident()
+            descending = self.peek() == "DESC"
+            if self.peek() in ("ASC", "DESC"):
+                self.take()
+            nulls_last = descending  # SOQL: ascending puts nulls first, descending last
+            if self.peek() == "NULLS":
+                self.take()
+                nulls_last = self.take()[1].upper() == "LAST"
+            order.append((path, descending, nulls_last))
+            if self.peek() != ",":
+                return order
+            self.take(",")
+
+    def expr(self) -> Any:
+        node = self.conjunction()
+        while self.peek() == "OR":
+            self.take()
+            node = ("or", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Any:
+        node = self.unary()
+        while self.peek() == "AND":
+            self.take()
+            node = ("and", node, self.unary())
+        return node
+
+    def unary(self) -> Any:
+        if self.peek() == "NOT":
+            self.take()
+            return ("not", self.unary())
+        if self.peek() == "(":
+            self.take("(")
+            node = self.expr()
+            self.take(")")
+            return node
+        return self.comparison()
+
+    def comparison(self) -> Any:
+        path = self.ident()
+        operator = self.peek()
+        if operator == "NOT":
+            self.take()
+            self.take("IN")
+            return ("not", ("cmp", path, "IN", self.literal_list()))
+        if operator == "IN":
+            self.take()
+            return ("cmp", path, "IN", self.literal_list())
+        if operator not in ("=", "!=", "<>", "<", "<=", ">", ">=", "LIKE"):
+            raise malformed(f"unexpected token: '{operator}'")
+        self.take()
+        return ("cmp", path, "!=" if operator == "<>" else operator, self.literal())
+
+    def literal_list(self) -> list[Any]:
+        self.take("(")
+        values = [self.literal()]
+        while self.peek() == ",":
+            self.take(",")
+            values.append(self.literal())
+        self.take(")")
+        return values
+
+    def literal(self) -> Any:
+        kind, value = self.take()
+        if kind == "str":
+            return re.sub(r"\\(.)", r"\1", value[1:-1])
+        if kind == "num":
+            return Decimal(value)
+        if kind == "dt":
+            return parse_datetime(value)
+        if kind == "date":
+            return date.fromisoformat(value)
+        upper = str(value).upper()
+        if upper in ("TRUE", "FALSE", "NULL"):
+            return {"TRUE": True, "FALSE": False, "NULL": None}[upper]
+        raise malformed(f"unexpected token: '{value}'")
+
+
+def parse(text: str) -> Query:
+    return _Parser(text).parse()
+
+
+def parse_datetime(text: str) -> datetime:
+    normal = text.replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", normal):
+        normal = normal[:-2] + ":" + normal[-2:]
+    moment = datetime.fromisoformat(normal)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
