@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -20,9 +23,17 @@ class SyncedAggregate(Aggregate):
     # Plain class attribute, not an annotation: annotations become the created event's fields.
     last_sync = None
 
-    def idempotency_key(self, action: str) -> str:
-        """Deterministic per (aggregate, version, action): a retry after a crash reuses it."""
-        return f"{self.id}:{self.version}:{action}"
+    def idempotency_key(self, action: str, payload: Any = None) -> str:
+        """Deterministic per (aggregate, version, action, payload): a retry after a crash reuses it.
+
+        The payload digest keeps two racing writers of one version (one of which will lose the
+        store write) from sending different bodies under one key, which vendors refuse (422).
+        """
+        key = f"{self.id}:{self.version}:{action}"
+        if payload is not None:
+            digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+            key = f"{key}:{digest[:16]}"
+        return key
 
     def record_synced(self, system: str, ids: dict[str, str], correlation_id: str, key: str) -> None:
         self._synced(entity=type(self).__name__, system=system, ids=ids, correlation_id=correlation_id,

@@ -1,0 +1,123 @@
+"""Sync an account from a CRM change to billing (DESIGN §2.1, §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from application.app import retry_on_conflict
+from application.commands import SyncAccountFromCrm
+from application.correlation import link_ids
+from application.errors import IntegrationError, PermanentError
+from application.services import Outcome, Services
+from domain.account import Account
+from domain.canonical import BillingAccount
+from domain.correlation import Correlation
+from domain.errors import DomainError
+from domain.sync import CrmChange, Position, fetched_position, is_echo
+
+
+def sync_account_from_crm(command: SyncAccountFromCrm, svc: Services) -> list[Outcome]:
+    change = command.change
+    if is_echo(change, svc.integration_client):
+        svc.log.info("ignored an echo of concord's own CRM write", extra={"crm_ids": list(change.crm_ids)})
+        return [Outcome("ignored", "echo of concord's own write")]
+    outcomes: list[Outcome] = []
+    for crm_id in change.crm_ids:
+        outcomes.append(retry_on_conflict(partial(_sync_one, crm_id, change, command.correlation_id, svc)))
+    return outcomes
+
+
+def _sync_one(crm_id: str, change: CrmChange, correlation_id: str, svc: Services) -> Outcome:
+    account = svc.app.get_or_none(Account, crm_id)
+    if change.change_type == "delete":
+        if account is None:
+            return Outcome("noop", "deleted before it was ever synced")
+        account.close(correlation_id)
+        svc.app.save(account)
+        return Outcome("closed", aggregate_id=str(account.id))
+    fields, position = _fields_and_position(crm_id, change, account is None, svc)
+    pending: list[Aggregate] = []
+    if account is None:
+        account = Account.register(crm_id, fields, position, correlation_id)
+        pending += link_ids(svc.app, "account", crm_id, {}, correlation_id)
+        changes: dict[str, Any] = dict(account.fields)
+    else:
+        merge = account.apply_crm_change(fields, position, correlation_id)
+        if merge.not_owned:
+            svc.log.warning("ignored fields the CRM does not own", extra={"fields": list(merge.not_owned)})
+        changes = merge.changes
+        if not changes and account.billing_id is not None:
+            if not _last_sync_failed(account):
+                return Outcome("noop", "nothing newer to apply", str(account.id))
+            changes = dict(account.fields)  # a redriven message after a failure: send the whole account
+    pending += _push_to_billing(account, changes, correlation_id, svc)
+    svc.app.save(account, *pending)
+    return Outcome("synced", ",".join(sorted(changes)), str(account.id))
+
+
+def _last_sync_failed(account: Account) -> bool:
+    last = account.last_sync
+    return isinstance(last, dict) and last.get("state") == "failed"
+
+
+def _fields_and_position(crm_id: str, change: CrmChange, unknown: bool,
+                         svc: Services) -> tuple[Mapping[str, Any], Position]:
+    """CDC fields as they came, or the whole record read back (gap, overflow, or a partial first sight)."""
+    if change.needs_fetch or (unknown and change.change_type != "create"):
+        record = svc.crm.get_account(crm_id)
+        return record.fields, fetched_position(_ms(record.modified_at))
+    return change.fields, change.field_position
+
+
+def _ms(iso: str) -> int:
+    if not iso:
+        return 0
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _push_to_billing(account: Account, changes: Mapping[str, Any], correlation_id: str,
+                     svc: Services) -> list[Aggregate]:
+    """One vendor write for the changed fields; the key is derived, so a retry after a crash reuses it."""
+    try:
+        if account.billing_id is None:
+            return _create_or_adopt(account, correlation_id, svc)
+        key = account.idempotency_key("update-billing-account", dict(changes))
+        svc.billing.update_account(account.billing_id, changes, key)
+        account.record_synced("billing", {"billing": account.billing_id}, correlation_id, key)
+        return []
+    except (PermanentError, DomainError) as exc:
+        _record_failure(account, exc, correlation_id, svc)
+        raise
+
+
+def _create_or_adopt(account: Account, correlation_id: str, svc: Services) -> list[Aggregate]:
+    """Consult what we know (Correlation) and what billing knows (by CRM id) before any create."""
+    key = account.idempotency_key("create-billing-account", dict(account.fields))
+    billing = _known_billing_account(account, svc) or svc.billing.find_account(account.crm_id)
+    if billing is None:
+        billing = svc.billing.create_account(account.crm_id, account.fields, key)
+    else:
+        billing = svc.billing.update_account(billing.billing_id, account.fields, key)
+    account.link_billing(billing.billing_id, billing.account_number, correlation_id)
+    account.apply_billing_state(billing, correlation_id)
+    account.record_synced("billing", {"billing": billing.billing_id, "billing_number": billing.account_number},
+                          correlation_id, key)
+    ids = {"billing": billing.billing_id, "billing_number": billing.account_number}
+    return link_ids(svc.app, "account", account.crm_id, ids, correlation_id)
+
+
+def _known_billing_account(account: Account, svc: Services) -> BillingAccount | None:
+    correlation = svc.app.get_or_none(Correlation, "account", account.crm_id)
+    billing_id = correlation.ids.get("billing") if correlation is not None else None
+    return svc.billing.get_account(billing_id) if billing_id else None
+
+
+def _record_failure(aggregate: Any, exc: Exception, correlation_id: str, svc: Services) -> None:
+    code = exc.code if isinstance(exc, IntegrationError) else type(exc).__name__
+    aggregate.record_sync_failure("billing", code, str(exc), correlation_id)
+    svc.app.save(aggregate)

@@ -1,0 +1,128 @@
+"""Turn an activated CRM order into a billing subscription; amend or cancel it (DESIGN §3 state table)."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from application.app import retry_on_conflict
+from application.commands import SyncOrderFromCrm
+from application.correlation import crm_id_for, link_ids
+from application.errors import OutcomeUnknown, PermanentError, RetryableError
+from application.handlers.accounts import _record_failure
+from application.services import Outcome, Services
+from domain.account import Account
+from domain.canonical import BillingSubscription, OrderSnapshot, SubscriptionItem, SubscriptionRequest
+from domain.order import Order, OrderStatus
+from domain.product import Product
+
+CRM_ACTIVATED = "activated"
+CRM_CANCELLED = "cancelled"
+
+
+def sync_order_from_crm(command: SyncOrderFromCrm, svc: Services) -> Outcome:
+    return retry_on_conflict(lambda: _sync(command, svc))
+
+
+def _sync(command: SyncOrderFromCrm, svc: Services) -> Outcome:
+    cid = command.correlation_id
+    snapshot = svc.crm.get_order(command.order_crm_id)
+    order = svc.app.get_or_none(Order, snapshot.crm_id)
+    pending: list[Aggregate] = []
+    if order is None:
+        order = Order.receive(snapshot, cid)
+        pending += link_ids(svc.app, "order", snapshot.crm_id, {}, cid)
+    elif order.status == OrderStatus.RECEIVED and order.differs_from(snapshot):
+        order.revise(snapshot, cid)
+    status = snapshot.status.lower()
+    if status == CRM_ACTIVATED and order.status in (OrderStatus.RECEIVED, OrderStatus.SUBMITTED):
+        svc.app.save(order, *pending)
+        return _create_subscription(order, snapshot, cid, svc)
+    if status == CRM_CANCELLED and order.status in (OrderStatus.ACTIVE, OrderStatus.SUSPENDED):
+        return _cancel(order, snapshot, cid, svc, pending)
+    if order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
+        return _amend(order, snapshot, cid, svc, pending)
+    svc.app.save(order, *pending)
+    return Outcome(order.status.value if pending or order.pending_events else "noop", aggregate_id=str(order.id))
+
+
+def _price_ids(snapshot: OrderSnapshot, svc: Services) -> dict[str, str]:
+    """The billing price of every line, fixed now: the subscription keeps it after a price change."""
+    prices: dict[str, str] = {}
+    for line in snapshot.lines:
+        product_crm_id = crm_id_for(svc.app, "product", "sku", line.sku)
+        product = svc.app.get_or_none(Product, product_crm_id) if product_crm_id else None
+        if product is None:
+            raise RetryableError(f"product {line.sku} is not in the catalog yet", code="PRODUCT_PENDING")
+        version = product.price_for(snapshot.currency, line.period)
+        if not version["price_id"]:
+            raise RetryableError(f"price {line.sku} {snapshot.currency} is not in billing yet", code="PRICE_PENDING")
+        prices[line.sku] = str(version["price_id"])
+    return prices
+
+
+def _request(order: Order, snapshot: OrderSnapshot, account_billing_id: str) -> SubscriptionRequest:
+    plan = None
+    items = tuple(SubscriptionItem(line.sku, order.prices[line.sku], plan, line.quantity) for line in snapshot.lines)
+    return SubscriptionRequest(order.crm_id, account_billing_id, snapshot.currency, snapshot.effective_date,
+                               snapshot.term_months, items)
+
+
+def _billing_account(order: Order, svc: Services) -> Account:
+    account = svc.app.get_or_none(Account, order.account_crm_id)
+    if account is None or account.billing_id is None:
+        # The account's own sync may still be in flight: come back later (the queue retries).
+        raise RetryableError(f"account {order.account_crm_id} is not in billing yet", code="ACCOUNT_PENDING")
+    return account
+
+
+def _create_subscription(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services) -> Outcome:
+    account = _billing_account(order, svc)
+    asked_before = order.status == OrderStatus.SUBMITTED
+    try:
+        key = order.submit(_price_ids(snapshot, svc) if not asked_before else order.prices, cid)
+        svc.app.save(order)  # the intent is durable before the vendor hears of it
+        existing = svc.billing.find_subscription(order.crm_id) if asked_before else None
+        subscription = existing or svc.billing.create_subscription(
+            _request(order, snapshot, account.billing_id or ""), key)
+    except OutcomeUnknown:
+        raise  # stays submitted; the retry asks again with the same key
+    except PermanentError as exc:
+        order.reject(exc.message, cid)
+        _record_failure(order, exc, cid, svc)
+        raise
+    return _activated(order, account, subscription, key, cid, svc)
+
+
+def _activated(order: Order, account: Account, subscription: BillingSubscription, key: str, cid: str,
+               svc: Services) -> Outcome:
+    order.activate(subscription, cid)
+    account.attach_order(order.crm_id, cid)
+    ids = {"billing": subscription.billing_id, "billing_number": subscription.number}
+    order.record_synced("billing", ids, cid, key)
+    svc.app.save(order, account, *link_ids(svc.app, "order", order.crm_id, ids, cid))
+    return Outcome("activated", subscription.number, str(order.id))
+
+
+def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate]) -> Outcome:
+    account = _billing_account(order, svc)
+    key = order.idempotency_key("amend-subscription", [line.to_dict() for line in snapshot.lines])
+    try:
+        subscription = svc.billing.amend_subscription(order.subscription["id"],
+                                                      _request(order, snapshot, account.billing_id or ""), key)
+    except PermanentError as exc:
+        _record_failure(order, exc, cid, svc)
+        raise
+    order.amend(snapshot, subscription.version, cid)
+    order.record_synced("billing", {"billing": subscription.billing_id}, cid, key)
+    svc.app.save(order, *pending)
+    return Outcome("amended", f"amendment {order.amendment}", str(order.id))
+
+
+def _cancel(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate]) -> Outcome:
+    effective = svc.today()
+    key = order.idempotency_key("cancel-subscription", effective.isoformat())
+    subscription = svc.billing.cancel_subscription(order.subscription["id"], effective, key)
+    order.cancel(effective.isoformat(), "crm", cid, subscription.version)
+    order.record_synced("billing", {"billing": subscription.billing_id}, cid, key)
+    svc.app.save(order, *pending)
+    return Outcome("cancelled", aggregate_id=str(order.id))

@@ -1,0 +1,68 @@
+"""Sync the catalog to billing: the product, then each new price version, then retire the old ones."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from eventsourcing.domain import Aggregate
+
+from application.app import retry_on_conflict
+from application.commands import SyncProductFromCrm
+from application.correlation import link_ids
+from application.errors import PermanentError
+from application.handlers.accounts import _record_failure
+from application.services import Outcome, Services
+from domain.canonical import BillingProductRef, PriceSpec, ProductSnapshot
+from domain.errors import DomainError
+from domain.product import Product
+from domain.values import BillingPeriod, Money
+
+
+def sync_product_from_crm(command: SyncProductFromCrm, svc: Services) -> Outcome:
+    return retry_on_conflict(lambda: _sync(command, svc))
+
+
+def _sync(command: SyncProductFromCrm, svc: Services) -> Outcome:
+    cid = command.correlation_id
+    snapshot = svc.crm.get_product(command.product_crm_id)
+    product = svc.app.get_or_none(Product, snapshot.crm_id)
+    pending: list[Aggregate] = []
+    if product is None:
+        product = Product.register(snapshot, cid)
+        details_changed = True
+    else:
+        details_changed = bool(product.update_details(snapshot, cid))
+        product.reprice(snapshot.prices, cid)
+    if not (details_changed or product.unlinked_prices() or product.retired_linked_prices()
+            or not product.billing):
+        return Outcome("noop", aggregate_id=str(product.id))
+    try:
+        ref = _ensure_product(product, snapshot, details_changed, cid, svc)
+        _publish_prices(product, ref, cid, svc)
+    except (PermanentError, DomainError) as exc:
+        _record_failure(product, exc, cid, svc)
+        raise
+    product.record_synced("billing", {"billing": ref.product_id}, cid, product.idempotency_key("sync-product"))
+    pending += link_ids(svc.app, "product", product.crm_id, {"sku": product.sku, "billing": ref.product_id}, cid)
+    svc.app.save(product, *pending)
+    return Outcome("synced", snapshot.sku, str(product.id))
+
+
+def _ensure_product(product: Product, snapshot: ProductSnapshot, details_changed: bool, cid: str,
+                    svc: Services) -> BillingProductRef:
+    if product.billing and not details_changed:
+        return BillingProductRef(str(product.billing["product_id"]), product.billing.get("plan_id"))
+    ref = svc.billing.ensure_product(snapshot, product.idempotency_key("ensure-product", product.details))
+    product.link_billing(ref.product_id, ref.plan_id, cid)
+    return ref
+
+
+def _publish_prices(product: Product, ref: BillingProductRef, cid: str, svc: Services) -> None:
+    """New versions first, so no moment exists where a product has no active price in billing."""
+    for key, version in product.unlinked_prices():
+        spec = PriceSpec(Money(Decimal(version["amount"]), version["currency"]), BillingPeriod(version["period"]))
+        price_id = svc.billing.create_price(ref, spec, f"{product.id}:price:{key}:v{version['version']}")
+        product.link_price(key, version["version"], price_id, cid)
+    for key, version in product.retired_linked_prices():
+        svc.billing.retire_price(ref, version["price_id"], f"{product.id}:retire:{key}:v{version['version']}")
+        product.mark_price_retired_in_billing(key, version["version"], cid)
