@@ -54,11 +54,12 @@ class SecretReader(Protocol):
 
 
 class DeliverySender(Protocol):
-    """One HTTP POST, no retries. Raises RetryableError (OutcomeUnknown after a timeout) on transport failure."""
+    """One HTTP POST, no retries. Transport failures raise RetryableError (OutcomeUnknown after a timeout)."""
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult: ...
 
-    def fetch_token(self, token_url: str, client_id: str, client_secret: str, scope: str | None) -> tuple[str, float]:
+    def fetch_token(self, token_url: str, client_id: str, client_secret: str,
+                    scope: str | None) -> tuple[str, float]:
         """OAuth 2.0 client credentials: (access token, lifetime in seconds)."""
         ...
 
