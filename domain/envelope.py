@@ -55,6 +55,11 @@ class Envelope(BaseModel):
     def to_detail(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def bus_entry_size(self) -> int:
+        """EventBridge's count for the entry: Source + DetailType + Detail, in UTF-8 bytes."""
+        parts = (self.metadata.source, self.metadata.eventName, self.to_json())
+        return sum(len(part.encode("utf-8")) for part in parts)
+
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, no spaces): the same envelope always gives the same bytes."""
         return json.dumps(self.to_detail(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -78,9 +83,13 @@ def envelope_from_dict(document: Any) -> Envelope:
         raise ValidationError("body", f"must be a JSON object, got {type(document).__name__}")
     _check_schema_version(document)
     try:
-        return Envelope.model_validate(document)
+        envelope = Envelope.model_validate(document)
     except PydanticValidationError as exc:
         raise _first_error(exc) from exc
+    size = envelope.bus_entry_size()
+    if size > MAX_ENVELOPE_BYTES:
+        raise ValidationError("body", f"is {size} bytes on the bus; the limit is {MAX_ENVELOPE_BYTES}")
+    return envelope
 
 
 def new_envelope(*, source: str, event_name: str, event_id: str, correlation_id: str,

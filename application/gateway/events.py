@@ -6,6 +6,7 @@
     202  the event is on the bus; a repeated eventId gets the first answer again, publishing nothing
     409  the same eventId is being published by another request right now (retry later)
     503  the bus (or the idempotency table) did not accept it: nothing is marked done, retry
+    500  the bus refused it for good (a permanent error of ours): nothing is marked done
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from application.errors import IntegrationError
+from application.errors import IntegrationError, RetryableError
 from application.gateway.ports import (
     EventIdempotency,
     IdempotencyInProgress,
@@ -87,9 +88,12 @@ def publish_once(idempotency: EventIdempotency, publisher: EventPublisher, key: 
     except BaseException as exc:
         # Not on the bus: the marker must go, or every retry would be told "in progress" (or worse, done).
         _release_quietly(idempotency, key)
-        if isinstance(exc, IntegrationError):
+        if isinstance(exc, RetryableError):
             log.warning("publish failed for %s: %s", key, exc)
             return error(503, "unavailable", "event not accepted; retry")
+        if isinstance(exc, IntegrationError):  # the bus refused it for good (e.g. our permissions)
+            log.error("publish refused for %s: %s", key, exc)
+            return error(500, "not_accepted", "event not accepted")
         raise
     try:
         idempotency.complete(key, accepted)

@@ -1,0 +1,215 @@
+"""The gateway's DynamoDB tables against moto in server mode (real HTTP, real conditions)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from adapters.aws.gateway_tables import (
+    DestinationsTable,
+    IdempotencyTable,
+    SourcesTable,
+    create_gateway_tables,
+)
+from application.delivery import Destination
+from application.errors import NotFound, PermanentError, RetryableError
+from application.gateway import IdempotencyInProgress, StoredResponse, hash_key
+from application.gateway.admin import add_source, finish_rotation, rotate_key
+
+pytestmark = pytest.mark.moto
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def dynamodb(moto_endpoint: str, moto_reset: None) -> Any:
+    return boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def names(dynamodb: Any) -> Iterator[dict[str, str]]:
+    suffix = uuid.uuid4().hex[:8]
+    tables = {"sources": f"sources-{suffix}", "destinations": f"destinations-{suffix}",
+              "idempotency": f"idempotency-{suffix}"}
+    create_gateway_tables(dynamodb, **tables)
+    yield tables
+
+
+@pytest.fixture
+def sources(dynamodb: Any, names: dict[str, str]) -> SourcesTable:
+    return SourcesTable(dynamodb, names["sources"])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def idempotency(dynamodb: Any, names: dict[str, str], clock: Clock) -> IdempotencyTable:
+    return IdempotencyTable(dynamodb, names["idempotency"], ttl_s=3600, in_progress_s=60, clock=clock)
+
+
+def carrier(sources: SourcesTable) -> tuple[str, str]:
+    source, key = add_source(sources, name="carrier", source="com.example.carrier",
+                             event_names=["ShipmentConfirmed"])
+    return source.id, key
+
+
+# -- sources ---------------------------------------------------------------------------------------
+def test_a_registered_key_finds_its_source_and_only_its_hash_is_stored(sources: SourcesTable,
+                                                                       dynamodb: Any, names: dict[str, str]) -> None:
+    source_id, key = carrier(sources)
+    found = sources.find_by_key_hash(hash_key(key))
+    assert found is not None and found.id == source_id
+    assert found.source == "com.example.carrier" and found.event_names == {"ShipmentConfirmed"}
+    raw = str(dynamodb.scan(TableName=names["sources"])["Items"])
+    assert key not in raw and hash_key(key) in raw
+
+
+def test_an_unknown_key_finds_nothing(sources: SourcesTable) -> None:
+    carrier(sources)
+    assert sources.find_by_key_hash(hash_key("cgk_not-a-key")) is None
+
+
+def test_during_a_rotation_both_keys_work_and_finishing_drops_the_old_one(sources: SourcesTable) -> None:
+    source_id, old = carrier(sources)
+    new = rotate_key(sources, source_id)
+    assert sources.find_by_key_hash(hash_key(old)) is not None
+    assert sources.find_by_key_hash(hash_key(new)) is not None
+    finished = finish_rotation(sources, source_id)
+    assert finished.key_hashes == (hash_key(new),)
+    assert sources.find_by_key_hash(hash_key(old)) is None
+    assert sources.find_by_key_hash(hash_key(new)) is not None
+
+
+def test_a_second_rotation_before_finishing_is_refused(sources: SourcesTable) -> None:
+    source_id, _ = carrier(sources)
+    rotate_key(sources, source_id)
+    with pytest.raises(PermanentError, match="already in progress"):
+        rotate_key(sources, source_id)
+
+
+def test_replacing_keys_from_a_stale_read_fails_and_changes_nothing(sources: SourcesTable) -> None:
+    source_id, key = carrier(sources)
+    stale = sources.get(source_id).key_hashes
+    rotate_key(sources, source_id)
+    with pytest.raises(PermanentError) as caught:
+        sources.replace_keys(source_id, stale, ("f" * 64,))
+    assert caught.value.code == "CONFLICT"
+    assert sources.find_by_key_hash(hash_key(key)) is not None
+    assert sources.find_by_key_hash("f" * 64) is None
+
+
+def test_list_returns_every_source_by_name_and_get_of_an_unknown_id_is_not_found(sources: SourcesTable) -> None:
+    add_source(sources, name="zeta", source="com.example.zeta", event_names=["A"])
+    add_source(sources, name="alpha", source="com.example.alpha", event_names=["B"])
+    assert [s.name for s in sources.list()] == ["alpha", "zeta"]
+    with pytest.raises(NotFound):
+        sources.get("no-such-id")
+
+
+# -- idempotency -----------------------------------------------------------------------------------
+def test_first_begin_claims_the_key_and_a_concurrent_one_is_told_in_progress(idempotency: IdempotencyTable) -> None:
+    assert idempotency.begin("events:s:e1") is None
+    with pytest.raises(IdempotencyInProgress):
+        idempotency.begin("events:s:e1")
+
+
+def test_a_completed_key_replays_the_stored_response(idempotency: IdempotencyTable) -> None:
+    idempotency.begin("events:s:e1")
+    idempotency.complete("events:s:e1", StoredResponse(202, {"status": "accepted", "eventId": "e1"}))
+    stored = idempotency.begin("events:s:e1")
+    assert stored == StoredResponse(202, {"status": "accepted", "eventId": "e1"})
+
+
+def test_a_released_key_can_be_claimed_again(idempotency: IdempotencyTable) -> None:
+    idempotency.begin("k")
+    idempotency.release("k")
+    assert idempotency.begin("k") is None
+
+
+def test_release_never_deletes_a_completed_answer(idempotency: IdempotencyTable) -> None:
+    idempotency.begin("k")
+    idempotency.complete("k", StoredResponse(200, {"ok": True}))
+    idempotency.release("k")
+    assert idempotency.begin("k") == StoredResponse(200, {"ok": True})
+
+
+def test_an_abandoned_claim_is_taken_over_after_its_in_progress_lifetime(idempotency: IdempotencyTable,
+                                                                         clock: Clock) -> None:
+    idempotency.begin("k")
+    clock.now += 59
+    with pytest.raises(IdempotencyInProgress):
+        idempotency.begin("k")
+    clock.now += 2
+    assert idempotency.begin("k") is None
+
+
+def test_an_answer_older_than_the_ttl_is_forgotten_even_before_dynamodb_deletes_it(
+        idempotency: IdempotencyTable, clock: Clock) -> None:
+    idempotency.begin("k")
+    idempotency.complete("k", StoredResponse(202, {}))
+    clock.now += 3601
+    assert idempotency.begin("k") is None
+
+
+def test_the_ledger_remembers_a_delivery_until_its_ttl(idempotency: IdempotencyTable, clock: Clock) -> None:
+    assert not idempotency.delivered("e1", "d1")
+    idempotency.mark_delivered("e1", "d1")
+    assert idempotency.delivered("e1", "d1")
+    assert not idempotency.delivered("e1", "d2")
+    clock.now += 3601
+    assert not idempotency.delivered("e1", "d1")
+
+
+# -- destinations ----------------------------------------------------------------------------------
+def destination(name: str, events: set[str]) -> Destination:
+    return Destination(id=str(uuid.uuid4()), name=name, url=f"https://{name}.example/hook",
+                       event_names=frozenset(events), signing_secrets=("s1", "s2"), auth_kind="oauth",
+                       auth_secret_ref=f"concord/test/destinations/{name}", rate_per_s=2.5)
+
+
+def test_destinations_round_trip_and_are_found_by_event_name(dynamodb: Any, names: dict[str, str]) -> None:
+    table = DestinationsTable(dynamodb, names["destinations"])
+    erp = destination("erp", {"Order.Activated", "Account.Synced"})
+    table.add(erp)
+    table.add(destination("crm", {"Order.Cancelled"}))
+    assert table.subscribed_to("Order.Activated") == [erp]
+    assert [d.name for d in table.subscribed_to("Order.Cancelled")] == ["crm"]
+    assert table.subscribed_to("Product.Synced") == []
+
+
+def test_destinations_are_cached_for_the_configured_time(dynamodb: Any, names: dict[str, str]) -> None:
+    clock = Clock(0.0)
+    reader = DestinationsTable(dynamodb, names["destinations"], cache_s=60, clock=clock)
+    assert reader.subscribed_to("Order.Activated") == []
+    DestinationsTable(dynamodb, names["destinations"]).add(destination("erp", {"Order.Activated"}))
+    assert reader.subscribed_to("Order.Activated") == []
+    clock.now = 61
+    assert [d.name for d in reader.subscribed_to("Order.Activated")] == ["erp"]
+
+
+# -- failures are application errors ---------------------------------------------------------------
+def test_a_missing_table_is_a_permanent_error(dynamodb: Any) -> None:
+    with pytest.raises(PermanentError):
+        SourcesTable(dynamodb, "no-such-table").find_by_key_hash("0" * 64)
+
+
+def test_an_unreachable_endpoint_is_a_retryable_error() -> None:
+    client = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x",
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=0.5))
+    with pytest.raises(RetryableError):
+        IdempotencyTable(client, "t").begin("k")
