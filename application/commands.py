@@ -11,6 +11,7 @@ from domain.sync import CrmChange
 class SyncAccountFromCrm:
     change: CrmChange
     correlation_id: str
+    attempt: int = 1  # the queue's receive count: a redelivery looks in billing before creating
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from eventsourcing.domain import event
 from domain.base import SyncedAggregate, entity_id
 from domain.canonical import BillingAccount, validate_account_fields
 from domain.errors import AccountClosed, IdAlreadyLinked
-from domain.sync import FieldMerge, Position, merge_fields, object_is_newer
+from domain.sync import FieldMerge, Position, merge_fields, object_is_newer, owner_of
 from domain.values import System
 
 
@@ -38,6 +38,7 @@ class Account(SyncedAggregate):
         self.billing_version: str | None = None
         self.orders: list[str] = []
         self.closed = False
+        self.ignored_from_billing: list[str] = []  # CRM-owned fields billing disagrees on (not applied)
 
     @property
     def billing_id(self) -> str | None:
@@ -48,8 +49,10 @@ class Account(SyncedAggregate):
         """A partial update from the CRM; only newer, owned, different fields are recorded."""
         if self.closed:
             raise AccountClosed(f"account {self.crm_id} is closed")
-        clean = validate_account_fields(fields, partial=True)
-        merge = merge_fields("account", self.fields, self.positions, clean, position, System.CRM)
+        # Ownership first: a field the CRM does not own is ignored (and reported), not an error.
+        foreign = {k: v for k, v in fields.items() if owner_of("account", k) not in (None, System.CRM)}
+        clean = validate_account_fields({k: v for k, v in fields.items() if k not in foreign}, partial=True)
+        merge = merge_fields("account", self.fields, self.positions, {**clean, **foreign}, position, System.CRM)
         if not merge.is_noop:
             self._details_changed(changes=merge.changes, positions=merge.positions,
                                   correlation_id=correlation_id, source_position=list(position))
@@ -81,6 +84,8 @@ class Account(SyncedAggregate):
         incoming = {"billing_account_number": account.account_number,
                     "balance": Decimal(account.balance), "payment_state": account.payment_state}
         changes = {k: v for k, v in incoming.items() if self.billing.get(k) != v}
+        self.ignored_from_billing = sorted(k for k, v in account.fields.items()
+                                           if owner_of("account", k) == System.CRM and self.fields.get(k) != v)
         if changes:
             self._billing_state_changed(changes=changes, version=account.version, correlation_id=correlation_id)
         return changes

@@ -28,11 +28,12 @@ def sync_account_from_crm(command: SyncAccountFromCrm, svc: Services) -> list[Ou
         return [Outcome("ignored", "echo of concord's own write")]
     outcomes: list[Outcome] = []
     for crm_id in change.crm_ids:
-        outcomes.append(retry_on_conflict(partial(_sync_one, crm_id, change, command.correlation_id, svc)))
+        outcomes.append(retry_on_conflict(partial(_sync_one, crm_id, change, command, svc)))
     return outcomes
 
 
-def _sync_one(crm_id: str, change: CrmChange, correlation_id: str, svc: Services) -> Outcome:
+def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: Services) -> Outcome:
+    correlation_id = command.correlation_id
     account = svc.app.get_or_none(Account, crm_id)
     if change.change_type == "delete":
         if account is None:
@@ -41,10 +42,8 @@ def _sync_one(crm_id: str, change: CrmChange, correlation_id: str, svc: Services
         svc.app.save(account)
         return Outcome("closed", aggregate_id=str(account.id))
     fields, position = _fields_and_position(crm_id, change, account is None, svc)
-    pending: list[Aggregate] = []
     if account is None:
         account = Account.register(crm_id, fields, position, correlation_id)
-        pending += link_ids(svc.app, "account", crm_id, {}, correlation_id)
         changes: dict[str, Any] = dict(account.fields)
     else:
         merge = account.apply_crm_change(fields, position, correlation_id)
@@ -55,7 +54,7 @@ def _sync_one(crm_id: str, change: CrmChange, correlation_id: str, svc: Services
             if not _last_sync_failed(account):
                 return Outcome("noop", "nothing newer to apply", str(account.id))
             changes = dict(account.fields)  # a redriven message after a failure: send the whole account
-    pending += _push_to_billing(account, changes, correlation_id, svc)
+    pending = _push_to_billing(account, changes, command, svc)
     svc.app.save(account, *pending)
     return Outcome("synced", ",".join(sorted(changes)), str(account.id))
 
@@ -80,12 +79,13 @@ def _ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def _push_to_billing(account: Account, changes: Mapping[str, Any], correlation_id: str,
+def _push_to_billing(account: Account, changes: Mapping[str, Any], command: SyncAccountFromCrm,
                      svc: Services) -> list[Aggregate]:
     """One vendor write for the changed fields; the key is derived, so a retry after a crash reuses it."""
+    correlation_id = command.correlation_id
     try:
         if account.billing_id is None:
-            return _create_or_adopt(account, correlation_id, svc)
+            return _create_or_adopt(account, correlation_id, svc, redelivered=command.attempt > 1)
         key = account.idempotency_key("update-billing-account", dict(changes))
         svc.billing.update_account(account.billing_id, changes, key)
         account.record_synced("billing", {"billing": account.billing_id}, correlation_id, key)
@@ -95,14 +95,22 @@ def _push_to_billing(account: Account, changes: Mapping[str, Any], correlation_i
         raise
 
 
-def _create_or_adopt(account: Account, correlation_id: str, svc: Services) -> list[Aggregate]:
-    """Consult what we know (Correlation) and what billing knows (by CRM id) before any create."""
+def _create_or_adopt(account: Account, correlation_id: str, svc: Services, *, redelivered: bool) -> list[Aggregate]:
+    """Consult what we know (Correlation) before any create; on a redelivery, also what billing knows.
+
+    A first delivery cannot have created anything before, so it costs no read. A redelivery may
+    follow a crash after the vendor write: within 24 h the key replays the answer, after that the
+    lookup by CRM id finds the object, and it is adopted instead of created twice.
+    """
     key = account.idempotency_key("create-billing-account", dict(account.fields))
-    billing = _known_billing_account(account, svc) or svc.billing.find_account(account.crm_id)
+    billing = _known_billing_account(account, svc)
+    if billing is None and redelivered:
+        billing = svc.billing.find_account(account.crm_id)
     if billing is None:
         billing = svc.billing.create_account(account.crm_id, account.fields, key)
     else:
-        billing = svc.billing.update_account(billing.billing_id, account.fields, key)
+        adopt_key = account.idempotency_key("adopt-billing-account", dict(account.fields))
+        billing = svc.billing.update_account(billing.billing_id, account.fields, adopt_key)
     account.link_billing(billing.billing_id, billing.account_number, correlation_id)
     account.apply_billing_state(billing, correlation_id)
     account.record_synced("billing", {"billing": billing.billing_id, "billing_number": billing.account_number},

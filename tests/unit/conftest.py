@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from adapters.memory.billing import MemoryBilling
+from adapters.memory.crm import MemoryCrm
+from application.app import ConcordApp
+from application.commands import SyncAccountFromCrm, SyncOrderFromCrm, SyncProductFromCrm
+from application.handlers import handle
+from application.services import Services
+from domain.canonical import OrderLine, OrderSnapshot, PriceSpec, ProductSnapshot
+from domain.sync import CrmChange
+from domain.values import BillingPeriod, Money
+
+
+class World:
+    """concord with in-memory ports, and helpers that act as the CRM and its event relay."""
+
+    def __init__(self) -> None:
+        self.app = ConcordApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.crm = MemoryCrm()
+        self.billing = MemoryBilling()
+        self.services = Services(self.app, self.crm, self.billing, integration_client="concord")
+        self._commit = itertools.count(100)
+
+    def change(self, crm_id: str, fields: dict, *, change_type: str = "update", commit: int | None = None,
+               seq: int = 1, origin: str | None = "user-ui", entity: str = "account", at_ms: int | None = None,
+               needs_fetch: bool = False) -> CrmChange:
+        number = commit if commit is not None else next(self._commit)
+        return CrmChange(entity, (crm_id,), change_type, fields, (number, seq),
+                         at_ms if at_ms is not None else 1_700_000_000_000 + number, origin,
+                         f"tx-{number}", f"evt-{number}-{seq}", needs_fetch)
+
+    def sync_account(self, change: CrmChange, correlation_id: str = "corr-1", attempt: int = 1):
+        return handle(SyncAccountFromCrm(change, correlation_id, attempt), self.services)
+
+    def new_account(self, crm_id: str = "001A", **extra):
+        fields = {"name": "Acme Ltd", "email": "ap@acme.example", "currency": "EUR", **extra}
+        self.crm.put_account(fields, crm_id)
+        return self.sync_account(self.change(crm_id, fields, change_type="create"))
+
+    def product(self, crm_id: str = "01tP", sku: str = "WIDGET", amount: str = "10.00", currency: str = "EUR"):
+        snapshot = ProductSnapshot(crm_id, sku, "Widget", prices=(
+            PriceSpec(Money(Decimal(amount), currency), BillingPeriod.MONTH),))
+        self.crm.put_product(snapshot)
+        return handle(SyncProductFromCrm(crm_id, "corr-p"), self.services)
+
+    def order(self, crm_id: str = "801O", account: str = "001A", status: str = "activated", quantity: int = 2,
+              sku: str = "WIDGET", amount: str = "10.00"):
+        snapshot = OrderSnapshot(crm_id, account, status, date(2026, 12, 1), 12, "EUR",
+                                 (OrderLine("802L1", sku, quantity, Money(Decimal(amount), "EUR")),))
+        self.crm.put_order(snapshot)
+        return handle(SyncOrderFromCrm(crm_id, "corr-o"), self.services)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
