@@ -66,9 +66,12 @@ class ZuoraClient(VendorHttp):
         return super().request(method, path, json=json, data=data, params=params, headers=headers,
                                idempotency_key=key)
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """request() and the decoded JSON answer."""
-        return body_of(self.request(method, path, **kwargs))
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """request() and its JSON object; an answer that is no JSON object is a PermanentError."""
+        body = body_of(self.request(method, path, **kwargs))
+        if not isinstance(body, dict):
+            raise PermanentError(f"zuora answered {method} {path} with no JSON object", system=SYSTEM, code="BODY")
+        return body
 
     # -- hooks -------------------------------------------------------------------------------
     def _is_expired_token(self, response: httpx.Response) -> bool:

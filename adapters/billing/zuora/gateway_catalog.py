@@ -58,7 +58,7 @@ class CatalogOps:
         with as_permanent():
             if plan_id is None:
                 version = mapping.next_version(catalog, price.amount.currency, price.period)
-                plan_body = mapping.rate_plan_payload(product.product_id, price, version, self._today())
+                plan_body = mapping.rate_plan_payload(product.product_id, price, version)
                 plan = self.client.call("POST", "/v1/object/product-rate-plan", json=plan_body,
                                         idempotency_key=f"{idempotency_key}:plan")
                 plan_id = str(plan["Id"])

@@ -49,7 +49,7 @@ def clean_contact(raw: Any, path: str, *, partial: bool) -> dict[str, Any]:
             if not contact.get(required):
                 raise ZuoraFailure("contact", MISSING, f"Missing required field: {path}.{required}")
     if contact.get("country"):
-        name = country_name(contact["country"])
+        name = country_name(str(contact["country"]))
         if name is None:
             raise ZuoraFailure("contact", INVALID, f"'{path}.country' value is invalid: {contact['country']}")
         contact["country"] = name

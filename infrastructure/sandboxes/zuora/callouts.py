@@ -26,7 +26,7 @@ class Callouts:
     def __init__(self, sandbox: Sandbox, url: str | None, user: str | None, password: str | None, *,
                  retries: int = 3, retry_delay_s: float = 0.2) -> None:
         self.sandbox, self.url = sandbox, url
-        self.auth = (user or "", password or "") if user or password else None
+        self.auth: httpx.BasicAuth | None = httpx.BasicAuth(user or "", password or "") if user or password else None
         self.retries, self.retry_delay_s = retries, retry_delay_s
         self.log: list[dict[str, Any]] = []  # one row per delivery attempt, for tests and operators
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -85,7 +85,8 @@ class Callouts:
             request_id = uuid.uuid4().hex  # new on every retry, as Zuora does
             headers = {"Zuora-Request-Id": request_id, "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:24]}"}
             try:
-                status: int | None = client.post(self.url, json=body, headers=headers, auth=self.auth).status_code
+                auth = self.auth or httpx.USE_CLIENT_DEFAULT
+                status: int | None = client.post(self.url, json=body, headers=headers, auth=auth).status_code
                 error = None
             except httpx.HTTPError as exc:
                 status, error = None, type(exc).__name__

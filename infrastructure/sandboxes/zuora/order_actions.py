@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from infrastructure.sandboxes.zuora.errors import INVALID, MISSING, RULE, ZuoraFailure
 from infrastructure.sandboxes.zuora.state import Tenant
@@ -87,7 +87,7 @@ def rate_plan(tenant: Tenant, account: Mapping[str, Any], entry: Any, start: str
 def _live_plan(sub: Mapping[str, Any], plan_id: Any) -> dict[str, Any]:
     for plan in sub["ratePlans"]:
         if plan["id"] == plan_id and plan.get("lastChangeType") != "Remove":
-            return plan
+            return cast(dict[str, Any], plan)
     raise fail(INVALID, f"'ratePlanId' value is invalid: {plan_id} is not a rate plan of {sub['subscriptionNumber']}")
 
 

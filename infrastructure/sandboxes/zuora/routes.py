@@ -139,7 +139,9 @@ def _crud(sb: ZuoraSandbox, method: str, path: str, write: Any) -> None:
 
 
 def _register_catalog(sb: ZuoraSandbox) -> None:
-    t = lambda: sb.tenant  # noqa: E731 - the tenant object changes on reset
+    def t() -> Any:  # the tenant object changes on reset: look it up on every call
+        return sb.tenant
+
     _crud(sb, "POST", "/v1/object/product", lambda b, _: catalog.create_product(t(), b))
     _crud(sb, "PUT", f"/v1/object/product/{KEY}", lambda b, k: catalog.update_product(t(), k, b))
     _crud(sb, "POST", "/v1/object/product-rate-plan", lambda b, _: catalog.create_plan(t(), b))

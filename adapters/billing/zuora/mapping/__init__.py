@@ -21,7 +21,6 @@ from adapters.billing.zuora.mapping.catalog import (
     split_price_id,
 )
 from adapters.billing.zuora.mapping.orders import (
-    ORDER_FIELD,
     amend_actions,
     amend_order,
     cancel_order,
@@ -29,7 +28,7 @@ from adapters.billing.zuora.mapping.orders import (
     resume_order,
     suspend_order,
 )
-from adapters.billing.zuora.mapping.subscriptions import current_charges, subscription_from_zuora
+from adapters.billing.zuora.mapping.subscriptions import ORDER_FIELD, current_charges, subscription_from_zuora
 
 __all__ = [
     "ORDER_FIELD",

@@ -62,10 +62,13 @@ def plan_name(price: PriceSpec, version: int) -> str:
     return truncate(f"{price.amount.currency} {price.period.value} v{version}", "ratePlanName") or ""
 
 
-def rate_plan_payload(product_id: str, price: PriceSpec, version: int, start: date) -> dict[str, Any]:
-    """Body of POST /v1/object/product-rate-plan: the plan that holds one price version."""
+def rate_plan_payload(product_id: str, price: PriceSpec, version: int) -> dict[str, Any]:
+    """Body of POST /v1/object/product-rate-plan: the plan that holds one price version.
+
+    It is open from 1970: a backdated CRM order may still subscribe to it; retiring it sets its end.
+    """
     return {"ProductId": identifier("product_id", product_id, "zuoraId"), "Name": plan_name(price, version),
-            "EffectiveStartDate": iso_date(start), "EffectiveEndDate": iso_date(OPEN_END)}
+            "EffectiveStartDate": iso_date(OPEN_START), "EffectiveEndDate": iso_date(OPEN_END)}
 
 
 def charge_payload(plan_id: str, price: PriceSpec, sku: str) -> dict[str, Any]:
