@@ -59,6 +59,10 @@ class CrmGateway(Protocol):
 
     def list_accounts(self, cursor: str | None, limit: int) -> Page[CrmAccount]: ...
 
+    def parent_id(self, entity: str, crm_id: str) -> str:
+        """The order of an order line, the product of a price entry (change events may omit it)."""
+        ...
+
 
 class BillingGateway(Protocol):
     """The billing system (Zuora, Stripe, ...): accounts, catalog, subscriptions."""

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Where the on-demand token refresh runs: "invoke" the access manager function (AWS), or
+    # "inline" in the reader's process (the local stack and one-process runs).
+    token_refresh_mode: Literal["invoke", "inline"] = "invoke"
+    access_manager_function: str = "concord-access-manager"
+    # Secrets Manager name of the event store's AES key; empty: events are stored unencrypted.
+    cipher_secret_name: str = ""
+    # Max receives before a message is dead-lettered by the consumer itself (the queue's redrive is 5).
+    max_receives: int = 5
+
     def token_path(self, system: str) -> str:
         return f"/concord/{self.stage}/tokens/{system}"
 

@@ -21,6 +21,7 @@ class MemoryCrm:
         self.products: dict[str, ProductSnapshot] = {}
         self.statuses: dict[tuple[str, str], SyncStatus] = {}
         self.status_keys: set[str] = set()
+        self.parents: dict[tuple[str, str], str] = {}  # (order_line|price, id) -> order|product crm id
         self.calls: Counter[str] = Counter()
         self._ids = itertools.count(1)
         self._time = datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,6 +82,13 @@ class MemoryCrm:
             raise NotFound(f"no CRM {entity} {crm_id}", system="crm", code="NOT_FOUND")
         self.statuses[(entity, crm_id)] = status
         self.status_keys.add(idempotency_key)
+
+    def parent_id(self, entity: str, crm_id: str) -> str:
+        self._check("parent_id")
+        parent = self.parents.get((entity, crm_id))
+        if parent is None:
+            raise NotFound(f"no CRM {entity} {crm_id}", system="crm", code="NOT_FOUND")
+        return parent
 
     def list_accounts(self, cursor: str | None, limit: int) -> Page[CrmAccount]:
         self._check("list_accounts")
