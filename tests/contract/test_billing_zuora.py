@@ -13,15 +13,17 @@ from tests.contract.billing_contract import BillingGatewayContract
 
 
 @pytest.fixture(scope="module")
-def zuora_url() -> Iterator[str]:
+def zuora_gateway() -> Iterator[ZuoraBilling]:
+    """One sandbox and one client for the module: building an httpx client (its TLS context) costs ~0.1 s."""
     sandbox = ZuoraSandbox("contract-client", "contract-secret")
-    yield sandbox.start()
+    url = sandbox.start()
+    tokens = ZuoraAuth(url, "contract-client", "contract-secret").tokens()
+    client = ZuoraClient(url, tokens=tokens, retry=RetryPolicy(max_attempts=3, base_delay_s=0.01))
+    yield ZuoraBilling(client)
     sandbox.stop()
 
 
 class TestZuoraBilling(BillingGatewayContract):
     @pytest.fixture
-    def gateway(self, zuora_url: str) -> ZuoraBilling:
-        tokens = ZuoraAuth(zuora_url, "contract-client", "contract-secret").tokens()
-        client = ZuoraClient(zuora_url, tokens=tokens, retry=RetryPolicy(max_attempts=3, base_delay_s=0.01))
-        return ZuoraBilling(client)
+    def gateway(self, zuora_gateway: ZuoraBilling) -> ZuoraBilling:
+        return zuora_gateway
