@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from domain.errors import ValidationError
@@ -30,6 +30,15 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")]
 
 
+def _iso_text(value: Any) -> Any:
+    """Only text: pydantic would otherwise read a number as unix time, which the contract does not allow."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
 class Metadata(BaseModel):
     """Who says what happened, when, and which flow it belongs to."""
 
@@ -41,7 +50,7 @@ class Metadata(BaseModel):
     eventId: Id
     correlationId: Id
     # strict=False here only: JSON has no datetime type, so the ISO 8601 string must be parsed.
-    occurredAt: AwareDatetime = Field(strict=False)
+    occurredAt: Annotated[AwareDatetime, BeforeValidator(_iso_text)] = Field(strict=False)
 
 
 class Envelope(BaseModel):
