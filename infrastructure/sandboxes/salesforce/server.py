@@ -93,6 +93,8 @@ class SalesforceSandbox(RelayMixin, Sandbox):
     def reset(self) -> None:
         super().reset()
         self._fresh_state()
+        self.emitter.recent.clear()
+        self.emitter.channel_id = DEFAULT_CHANNEL_ID
 
     # -- authentication and the API quota -------------------------------------------------------
     def remember_token(self, token: str) -> None:
