@@ -1,0 +1,158 @@
+"""CLI operations that talk to AWS (or the local stack's moto): status, dead letters, credentials."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from infrastructure.settings import Settings
+from infrastructure.wiring import aws_client
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _print(args: argparse.Namespace, rows: Any, human: str) -> None:
+    print(json.dumps(rows, indent=2, default=str) if getattr(args, "json", False) else human)
+
+
+def _queues(prefix: str) -> dict[str, str]:
+    sqs = aws_client("sqs")
+    urls = sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+    return {url.rsplit("/", 1)[-1]: url for url in urls}
+
+
+def _depth(url: str) -> int:
+    attributes = aws_client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def status(args: argparse.Namespace) -> int:
+    settings = _settings()
+    queues = {name: _depth(url) for name, url in sorted(_queues(f"concord-{settings.stage}-").items())}
+    tokens = {}
+    for system in ("salesforce", "zuora"):
+        try:
+            parameter = aws_client("ssm").get_parameter(Name=settings.token_path(system), WithDecryption=False)
+            modified = parameter["Parameter"]["LastModifiedDate"]
+            tokens[system] = f"{(datetime.now(UTC) - modified).total_seconds():.0f}s old"
+        except Exception as exc:  # an absent token is a status, not a crash
+            tokens[system] = f"absent ({type(exc).__name__})"
+    rows = {"queues": queues, "tokens": tokens, "last_reconcile": None}
+    human = "\n".join([*(f"{name:<40} {depth}" for name, depth in queues.items()),
+                       *(f"token {s:<34} {age}" for s, age in tokens.items()),
+                       "last reconcile                           never (reconciliation is not built yet)"])
+    _print(args, rows, human)
+    return 0
+
+
+def _dead_letter_queues() -> dict[str, str]:
+    return {n: u for n, u in _queues(f"concord-{_settings().stage}-").items() if n.endswith("-dlq")}
+
+
+def dlq_list(args: argparse.Namespace) -> int:
+    rows = {name: _depth(url) for name, url in sorted(_dead_letter_queues().items())}
+    _print(args, rows, "\n".join(f"{name:<40} {depth}" for name, depth in rows.items()))
+    return 0
+
+
+def _dlq_url(queue: str) -> str:
+    queues = _dead_letter_queues()
+    name = queue if queue in queues else f"concord-{_settings().stage}-{queue.removesuffix('-dlq')}-dlq"
+    if name not in queues:
+        raise SystemExit(f"no dead-letter queue {queue!r}; known: {', '.join(sorted(queues))}")
+    return queues[name]
+
+
+def _peek(url: str) -> list[dict[str, Any]]:
+    sqs = aws_client("sqs")
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(20):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5,
+                                    MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            seen[message["MessageId"]] = message
+    for message in seen.values():  # make them visible again: show does not consume
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return list(seen.values())
+
+
+def _reason(message: dict[str, Any]) -> str:
+    attributes = message.get("MessageAttributes") or {}
+    return str((attributes.get("reason") or {}).get("StringValue", "(no reason: redriven by the queue)"))
+
+
+def dlq_show(args: argparse.Namespace) -> int:
+    messages = _peek(_dlq_url(args.queue))
+    rows = [{"messageId": m["MessageId"], "reason": _reason(m), "body": m["Body"][:500]} for m in messages]
+    _print(args, rows, "\n".join(f"{r['messageId']}  {r['reason']}" for r in rows) or "empty")
+    return 0
+
+
+def dlq_redrive(args: argparse.Namespace) -> int:
+    """Back to the service queue; the handlers' positions and idempotency keys make a replay harmless."""
+    sqs = aws_client("sqs")
+    url = _dlq_url(args.queue)
+    target = url.removesuffix("-dlq")
+    moved = 0
+    for _ in range(1000):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    print(f"redrove {moved} message(s) to {target.rsplit('/', 1)[-1]}")
+    return 0
+
+
+def credentials(args: argparse.Namespace) -> int:
+    """Read JSON from a file or stdin (never argv, so it stays out of shell history and ps); never echo it."""
+    from infrastructure.wiring import credential_store
+
+    if args.file:
+        with open(args.file, encoding="utf-8") as handle:
+            text = handle.read()
+    else:
+        text = sys.stdin.read()
+    try:
+        values = json.loads(text)
+    except ValueError:
+        print("credentials must be a JSON object, e.g. {\"client_id\": \"...\", \"client_secret\": \"...\"}",
+              file=sys.stderr)
+        return 2
+    store = credential_store(_settings())
+    version = store.set(args.system, values) if args.action == "set" else store.rotate(args.system, values)
+    print(f"{args.action}: {args.system} credentials stored (version {version}); values not shown")
+    return 0
+
+
+def notification_token(args: argparse.Namespace) -> int:
+    from adapters.ws_tokens import issue
+
+    secret = aws_client("secretsmanager").get_secret_value(
+        SecretId=f"concord/{_settings().stage}/websocket-jwt")["SecretString"]
+    print(issue(secret, subject=args.subject, room=args.room, ttl_s=args.ttl))
+    return 0
+
+
+def setup_relay(args: argparse.Namespace) -> int:
+    print("setup-relay: see adapters/crm/salesforce/relay.py (wired by the local stack)", file=sys.stderr)
+    return 2
+
+
+def backfill(args: argparse.Namespace) -> int:
+    print("concord sync backfill is not built yet (issue 6)", file=sys.stderr)
+    return 2
+
+
+def reconcile(args: argparse.Namespace) -> int:
+    print("concord reconcile is not built yet (issue 6)", file=sys.stderr)
+    return 2
