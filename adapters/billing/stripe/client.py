@@ -15,8 +15,9 @@ A timeout after sending is OutcomeUnknown (VendorHttp); the retry reuses the Ide
 
 from __future__ import annotations
 
-import email.utils
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ MAX_IDEMPOTENCY_KEY = 255
 
 @dataclass(frozen=True)
 class Answer:
-    """A decoded Stripe object and the server time of the answer (the version marker, see gateway)."""
+    """A decoded Stripe object and its version marker (see `StripeHttp._version`)."""
 
     body: dict[str, Any]
     version: str
@@ -50,11 +51,14 @@ class StripeHttp(VendorHttp):
     def __init__(self, base_url: str = "https://api.stripe.com", *, tokens: TokenProvider,
                  bucket: TokenBucket | None = None, retry: RetryPolicy | None = None,
                  client: httpx.Client | None = None, timeout_s: float = 30.0,
-                 api_version: str = API_VERSION, **kwargs: Any) -> None:
+                 api_version: str = API_VERSION, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__(base_url, system=SYSTEM, tokens=tokens, bucket=bucket, retry=retry, client=client,
                          timeout_s=timeout_s, **kwargs)
         self.api_version = api_version
         self.last_request_id: str | None = None
+        self._clock = clock
+        self._last_version = 0
+        self._version_lock = threading.Lock()
 
     # -- calls ----------------------------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Answer:
@@ -84,7 +88,18 @@ class StripeHttp(VendorHttp):
         if not isinstance(body, dict):
             raise PermanentError("Stripe answered with JSON that is not an object", system=SYSTEM,
                                  code="unexpected_shape")
-        return Answer(body, server_time_version(response))
+        return Answer(body, self._version())
+
+    def _version(self) -> str:
+        """When concord received this state, in microseconds: Stripe objects carry no `updated` field or
+        revision, and concord applies a fetched object whole (DESIGN §3), so "received later" orders two
+        reads of one object. Strictly increasing within a process (object_is_newer skips equal versions);
+        across workers it relies on synchronised clocks, and two reads racing within one request's latency
+        may be misordered. Every Stripe change also emits an event, whose fetch then settles the order.
+        """
+        with self._version_lock:
+            self._last_version = max(int(self._clock() * 1_000_000), self._last_version + 1)
+            return f"{self._last_version:016d}"
 
     # -- hooks ----------------------------------------------------------------------------------
     def _is_expired_token(self, response: httpx.Response) -> bool:
@@ -135,19 +150,3 @@ def _error_body(response: httpx.Response) -> dict[str, Any] | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def server_time_version(response: httpx.Response) -> str:
-    """The answer's `Date` as zero-padded unix seconds: a marker that never goes backwards for one object.
-
-    Stripe objects carry no `updated` field. concord applies a fetched Stripe object whole (DESIGN §3), so
-    "when Stripe served this state" orders two reads of one object; equal markers (same second) must be
-    applied, not skipped, since a whole-object apply is idempotent.
-    """
-    header = response.headers.get("Date")
-    if not header:
-        return ""
-    try:
-        return f"{int(email.utils.parsedate_to_datetime(header).timestamp()):012d}"
-    except (TypeError, ValueError):
-        return ""

@@ -2,7 +2,7 @@
 
 The port's operations live in three parts (accounts, catalog, subscriptions) over one StripeHttp
 client; the pure mapping is adapters/billing/stripe/mapping. Versions of returned objects are the
-server time of Stripe's answer (client.server_time_version): Stripe objects have no `updated` field.
+time concord received them (StripeHttp._version): Stripe objects have no `updated` field.
 """
 
 from __future__ import annotations

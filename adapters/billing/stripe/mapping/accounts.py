@@ -37,8 +37,9 @@ _STRIPE_ADDRESS = {"street": "line1", "city": "city", "state": "state", "postal_
 
 
 def customer_create_params(crm_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Params of POST /v1/customers; fields left out or None are not sent."""
-    clean = _clean(fields)
+    """Params of POST /v1/customers; fields left out or None are not sent. Name and currency are required
+    (the canonical rule for a whole account)."""
+    clean = _clean(fields, partial=False)
     params: dict[str, Any] = {key: clean.get(key) for key in STRIPE_MAX_LEN}
     params["address"] = _address(clean, "bill_to")
     params["shipping"] = _shipping(clean)
@@ -94,8 +95,8 @@ def customer_to_account(customer: Mapping[str, Any], version: str = "") -> Billi
         version=version)
 
 
-def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
-    clean = validate_account_fields(fields, partial=True)
+def _clean(fields: Mapping[str, Any], *, partial: bool = True) -> dict[str, Any]:
+    clean = validate_account_fields(fields, partial=partial)
     for key, limit in STRIPE_MAX_LEN.items():
         value = clean.get(key)
         if value is not None and len(value) > limit:

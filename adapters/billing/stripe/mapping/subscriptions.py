@@ -9,14 +9,17 @@ effective_date is kept in metadata only: starting later needs Stripe Subscriptio
 Amend: items are matched by metadata[sku]: a kept SKU updates its item (price, quantity), a new SKU adds
 an item, a missing SKU deletes its item (items[i][id]=si_…, items[i][deleted]=true).
 
-Status, Stripe -> canonical:
-    pause_collection set (any status but canceled)      -> suspended   (suspend = behavior void)
+Status, Stripe -> canonical (the first rule that holds):
+    canceled, incomplete_expired                        -> cancelled
+    cancel_at or cancel_at_period_end set               -> cancelled   (a cancellation with an effective
+                                                                        date, DESIGN §3; Stripe keeps it
+                                                                        active until then)
+    pause_collection set                                -> suspended   (suspend = behavior void)
     active, trialing                                    -> active
     past_due, unpaid                                    -> active      (payment failure is shown on the
                                                                         account: payment_state "failed")
     paused (trial ended without a payment method)       -> suspended
     incomplete                                          -> pending     (first invoice not paid yet)
-    canceled, incomplete_expired                        -> cancelled
 cancelled_on: the end (ended_at, else canceled_at) of a canceled subscription; for a live one the
 scheduled end: cancel_at, else current_period_end when cancel_at_period_end is set.
 """
@@ -99,7 +102,12 @@ def canonical_status(subscription: Mapping[str, Any]) -> str:
     if canonical is None:
         raise PermanentError(f"unknown Stripe subscription status {status!r}", system=SYSTEM,
                              code="unexpected_shape", field="subscription.status")
-    if canonical != "cancelled" and read(subscription, "pause_collection", dict, "subscription", required=False):
+    if canonical == "cancelled":
+        return canonical
+    if read(subscription, "cancel_at", int, "subscription", required=False) or read(
+            subscription, "cancel_at_period_end", bool, "subscription", required=False):
+        return "cancelled"
+    if read(subscription, "pause_collection", dict, "subscription", required=False):
         return "suspended"
     return canonical
 
