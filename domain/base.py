@@ -23,6 +23,13 @@ class SyncedAggregate(Aggregate):
     # Plain class attribute, not an annotation: annotations become the created event's fields.
     last_sync = None
 
+    def _status_text(self) -> str:
+        """The entity's own status for the CRM user (an order's state; an account open or closed)."""
+        status = getattr(self, "status", None)
+        if status is not None:
+            return str(getattr(status, "value", status))
+        return "closed" if getattr(self, "closed", False) else "active"
+
     def idempotency_key(self, action: str, payload: Any = None) -> str:
         """Deterministic per (aggregate, version, action, payload): a retry after a crash reuses it.
 
@@ -36,21 +43,24 @@ class SyncedAggregate(Aggregate):
         return key
 
     def record_synced(self, system: str, ids: dict[str, str], correlation_id: str, key: str) -> None:
-        self._synced(entity=type(self).__name__, system=system, ids=ids, correlation_id=correlation_id,
-                     idempotency_key=key)
+        self._synced(entity=type(self).__name__, crm_id=str(getattr(self, "crm_id", "")),
+                     status=self._status_text(), system=system, ids=ids,
+                     correlation_id=correlation_id, idempotency_key=key)
 
     # `entity` names the aggregate type: these two events are shared by every aggregate class,
     # so their topic alone does not say whose they are (the outbox relay needs it).
     @event("Synced")
-    def _synced(self, entity: str, system: str, ids: dict[str, str], correlation_id: str,
-                idempotency_key: str) -> None:
+    def _synced(self, entity: str, crm_id: str, status: str, system: str, ids: dict[str, str],
+                correlation_id: str, idempotency_key: str) -> None:
         self.last_sync = {"state": "synced", "system": system, "ids": ids, "correlation_id": correlation_id}
 
     def record_sync_failure(self, system: str, code: str, reason: str, correlation_id: str) -> None:
-        self._sync_failed(entity=type(self).__name__, system=system, code=code, reason=reason[:1000],
-                          correlation_id=correlation_id)
+        self._sync_failed(entity=type(self).__name__, crm_id=str(getattr(self, "crm_id", "")),
+                          status=self._status_text(), system=system, code=code,
+                          reason=reason[:1000], correlation_id=correlation_id)
 
     @event("SyncFailed")
-    def _sync_failed(self, entity: str, system: str, code: str, reason: str, correlation_id: str) -> None:
+    def _sync_failed(self, entity: str, crm_id: str, status: str, system: str, code: str, reason: str,
+                     correlation_id: str) -> None:
         self.last_sync = {"state": "failed", "system": system, "code": code, "reason": reason,
                           "correlation_id": correlation_id}
