@@ -12,6 +12,7 @@ class SyncAccountFromCrm:
     change: CrmChange
     correlation_id: str
     attempt: int = 1  # the queue's receive count: a redelivery looks in billing before creating
+    force_push: bool = False  # a repair: send every CRM-owned field even when concord saw no change
 
 
 @dataclass(frozen=True)

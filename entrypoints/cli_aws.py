@@ -42,10 +42,16 @@ def status(args: argparse.Namespace) -> int:
             tokens[system] = f"{(datetime.now(UTC) - modified).total_seconds():.0f}s old"
         except Exception as exc:  # an absent token is a status, not a crash
             tokens[system] = f"absent ({type(exc).__name__})"
-    rows = {"queues": queues, "tokens": tokens, "last_reconcile": None}
+    try:
+        from application.consistency import last_reconciliation
+
+        last = last_reconciliation(_services())
+    except Exception as exc:  # the store may be unreachable: status still shows the queues
+        last = {"error": type(exc).__name__}
+    rows = {"queues": queues, "tokens": tokens, "last_reconcile": last}
     human = "\n".join([*(f"{name:<40} {depth}" for name, depth in queues.items()),
                        *(f"token {s:<34} {age}" for s, age in tokens.items()),
-                       "last reconcile                           never (reconciliation is not built yet)"])
+                       f"last reconcile                           {json.dumps(last, default=str)[:200]}"])
     _print(args, rows, human)
     return 0
 
@@ -148,11 +154,40 @@ def setup_relay(args: argparse.Namespace) -> int:
     return 2
 
 
+def _services() -> Any:
+    from infrastructure.container import Container
+
+    return Container().services()
+
+
 def backfill(args: argparse.Namespace) -> int:
-    print("concord sync backfill is not built yet (issue 6)", file=sys.stderr)
-    return 2
+    """Resumable: run it again after a kill and it continues from its last finished page."""
+    import uuid
+
+    from application.consistency import backfill_accounts
+
+    if args.entity != "account":
+        print(f"backfill of {args.entity} is not built yet; account is", file=sys.stderr)
+        return 2
+    job = backfill_accounts(_services(), since=args.since or "all", correlation_id=f"backfill-{uuid.uuid4()}")
+    _print(args, {"entity": job.entity, "loaded": job.loaded, "done": job.done},
+           f"backfill {job.entity}: {job.loaded} loaded, {'done' if job.done else 'stopped; run again to resume'}")
+    return 0
 
 
 def reconcile(args: argparse.Namespace) -> int:
-    print("concord reconcile is not built yet (issue 6)", file=sys.stderr)
-    return 2
+    import uuid
+
+    from application.consistency import reconcile_accounts
+
+    if args.entity != "account":
+        print(f"reconcile of {args.entity} is not built yet; account is", file=sys.stderr)
+        return 2
+    report = reconcile_accounts(_services(), repair=args.repair, correlation_id=f"reconcile-{uuid.uuid4()}",
+                                progress=lambda r: print(f"  ... {r.records['crm']} CRM records compared",
+                                                         file=sys.stderr))
+    rows = report.as_dict()
+    human = "\n".join([f"{kind:<22} {count}" for kind, count in sorted(report.counts.items())]
+                      or ["no drift"]) + f"\nrepaired: {report.repaired}"
+    _print(args, rows, human)
+    return 1 if report.counts and not args.repair else 0

@@ -51,7 +51,7 @@ def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: 
             svc.log.warning("ignored fields the CRM does not own", extra={"fields": list(merge.not_owned)})
         changes = merge.changes
         if not changes and account.billing_id is not None:
-            if not _last_sync_failed(account):
+            if not (_last_sync_failed(account) or command.force_push):
                 return Outcome("noop", "nothing newer to apply", str(account.id))
             changes = dict(account.fields)  # a redriven message after a failure: send the whole account
     pending = _push_to_billing(account, changes, command, svc)

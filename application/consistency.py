@@ -1,0 +1,137 @@
+"""Initial load and reconciliation (issue 6): prove agreement instead of trusting delivery.
+
+Both stream page by page, so memory is bounded by the page size, never by the record count.
+Repairs go through the normal commands: idempotent, audited, owner-respecting (an orphan in
+billing is reported, never deleted: billing owns it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from application.commands import SyncAccountFromCrm
+from application.correlation import crm_id_for
+from application.handlers import handle
+from application.services import Services
+from domain.account import Account
+from domain.canonical import ACCOUNT_FIELDS, BillingAccount, CrmAccount
+from domain.correlation import Correlation
+from domain.runs import Backfill, ReconciliationLog
+from domain.sync import CrmChange
+
+EXAMPLES = 5
+
+
+@dataclass
+class DriftReport:
+    entity: str
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=lambda: {"crm": 0, "billing": 0})
+    repaired: int = 0
+
+    def add(self, kind: str, example: dict[str, Any]) -> None:
+        self.counts[kind] += 1
+        bucket = self.examples.setdefault(kind, [])
+        if len(bucket) < EXAMPLES:
+            bucket.append(example)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entity": self.entity, "counts": dict(self.counts), "examples": self.examples,
+                "records": self.records, "repaired": self.repaired}
+
+
+def _refetch(crm_id: str, correlation_id: str, *, force: bool) -> SyncAccountFromCrm:
+    """A repair is the normal sync of a whole-record read, as after a CDC gap event."""
+    change = CrmChange("account", (crm_id,), "gap", {}, (0, 0), 0, None, f"repair-{crm_id}", f"repair-{crm_id}",
+                       needs_fetch=True)
+    return SyncAccountFromCrm(change, correlation_id, attempt=2, force_push=force)
+
+
+def _mismatches(crm: CrmAccount, billing: BillingAccount) -> list[str]:
+    """Shared fields both systems hold and disagree on (a field billing cannot hold is not drift)."""
+    return sorted(name for name in ACCOUNT_FIELDS
+                  if name in billing.fields and billing.fields.get(name) != crm.fields.get(name))
+
+
+def _check_crm_account(record: CrmAccount, svc: Services, report: DriftReport) -> str | None:
+    """The drift kind of one CRM account, if any."""
+    correlation = svc.app.get_or_none(Correlation, "account", record.crm_id)
+    billing_id = correlation.ids.get("billing") if correlation is not None else None
+    if billing_id is None:
+        report.add("missing_in_billing", {"crm_id": record.crm_id})
+        return "missing_in_billing"
+    differing = _mismatches(record, svc.billing.get_account(billing_id))
+    if differing:
+        report.add("field_mismatch", {"crm_id": record.crm_id, "billing_id": billing_id, "fields": differing})
+        return "field_mismatch"
+    account = svc.app.get_or_none(Account, record.crm_id)
+    if account is not None and account.closed != (record.fields.get("status") == "closed"):
+        report.add("status_mismatch", {"crm_id": record.crm_id, "concord_closed": account.closed})
+        return "status_mismatch"
+    return None
+
+
+def reconcile_accounts(svc: Services, *, repair: bool, correlation_id: str, page_size: int = 200,
+                       progress: Callable[[DriftReport], None] | None = None) -> DriftReport:
+    report = DriftReport("account")
+    cursor: str | None = None
+    while True:
+        page = svc.crm.list_accounts(cursor, page_size)
+        for record in page.items:
+            report.records["crm"] += 1
+            kind = _check_crm_account(record, svc, report)
+            if kind is not None and repair:
+                handle(_refetch(record.crm_id, correlation_id, force=True), svc)
+                report.repaired += 1
+        if progress is not None:
+            progress(report)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    _find_orphans(svc, report, page_size)
+    _record_run(svc, report, correlation_id)
+    return report
+
+
+def _find_orphans(svc: Services, report: DriftReport, page_size: int) -> None:
+    cursor: str | None = None
+    while True:
+        page = svc.billing.list_accounts(cursor, page_size)
+        for billing in page.items:
+            report.records["billing"] += 1
+            known = crm_id_for(svc.app, "account", "billing", billing.billing_id)
+            if known is None:
+                report.add("orphan_in_billing", {"billing_id": billing.billing_id, "crm_id": billing.crm_id})
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+def _record_run(svc: Services, report: DriftReport, correlation_id: str) -> None:
+    log = svc.app.get_or_none(ReconciliationLog, report.entity) or ReconciliationLog(entity=report.entity)
+    log.record(report.as_dict(), correlation_id)
+    svc.app.save(log)
+
+
+def last_reconciliation(svc: Services, entity: str = "account") -> dict[str, Any] | None:
+    log = svc.app.get_or_none(ReconciliationLog, entity)
+    return log.last if log is not None else None
+
+
+def backfill_accounts(svc: Services, *, since: str, correlation_id: str, page_size: int = 200,
+                      max_pages: int | None = None) -> Backfill:
+    """Load every CRM account through the normal sync, checkpointing after each page (resumable)."""
+    job = svc.app.get_or_none(Backfill, "account", since) or Backfill(entity="account", since=since)
+    pages = 0
+    while not job.done and (max_pages is None or pages < max_pages):
+        page = svc.crm.list_accounts(job.cursor, page_size)
+        for record in page.items:
+            handle(_refetch(record.crm_id, correlation_id, force=False), svc)
+        job.checkpoint(page.next_cursor, len(page.items))
+        svc.app.save(job)
+        pages += 1
+    return job
