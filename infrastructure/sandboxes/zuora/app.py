@@ -77,6 +77,9 @@ class ZuoraSandbox(Sandbox):
         response = super().handle(request) if allowed else self._exhausted()
         headers = {**response.headers, "RateLimit-Limit": str(window.limit),
                    "RateLimit-Remaining": str(remaining), "RateLimit-Reset": str(max(1, round(reset)))}
+        track = request.headers.get("zuora-track-id")
+        if track is not None:
+            headers["Zuora-Track-Id"] = track[:64]  # Zuora echoes the caller's trace id
         return replace(response, headers=headers)  # a copy: replayed answers are shared
 
     def _exhausted(self) -> Response:
