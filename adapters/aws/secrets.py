@@ -81,15 +81,16 @@ class CredentialStore:
 
     def previous(self, system: str) -> dict[str, str] | None:
         """The replaced credentials while the rotation's overlap window lasts; None after it."""
+        value = self._get(system, "AWSPREVIOUS")
+        if value is None:
+            return None
+        # The window runs from the current version's creation, i.e. from the rotation.
         versions = self._versions(system)
         current = next((v for v in versions if "AWSCURRENT" in v.get("VersionStages", ())), None)
-        if current is None or not any("AWSPREVIOUS" in v.get("VersionStages", ()) for v in versions):
-            return None
-        created = current.get("CreatedDate")
+        created = current.get("CreatedDate") if current else None
         if isinstance(created, datetime) and self._now() - created > self._overlap:
             return None
-        value = self._get(system, "AWSPREVIOUS")
-        return None if value is None else decode_credentials(value)
+        return decode_credentials(value)
 
     def end_overlap(self, system: str) -> None:
         """Close the window: the replaced version is no longer readable as `previous`."""
