@@ -181,6 +181,8 @@ class StripeSandbox(Sandbox):
     def reset(self) -> None:
         super().reset()
         self.revoked = False
+        self.clock.offset = 0.0  # a test that moved the clock must not leak into the next one
+        self.rate = RateWindow(self.clock, self.rate.limit, self.rate.window_s)
         self.store = Store(self.clock, self.store.search_lag_s)
         self.events.store = self.store
         self.events.reset()
