@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from adapters.aws.eventbridge import EventBridgePublisher
 from adapters.aws.gateway_tables import (
     DestinationsTable,
     IdempotencyTable,
@@ -18,8 +21,9 @@ from adapters.aws.gateway_tables import (
 )
 from application.delivery import Destination
 from application.errors import NotFound, PermanentError, RetryableError
-from application.gateway import IdempotencyInProgress, StoredResponse, hash_key
+from application.gateway import EventGateway, IdempotencyInProgress, StoredResponse, hash_key
 from application.gateway.admin import add_source, finish_rotation, rotate_key
+from entrypoints.cli_gateway import add_parsers
 
 pytestmark = pytest.mark.moto
 
@@ -68,8 +72,8 @@ def carrier(sources: SourcesTable) -> tuple[str, str]:
 
 
 # -- sources ---------------------------------------------------------------------------------------
-def test_a_registered_key_finds_its_source_and_only_its_hash_is_stored(sources: SourcesTable,
-                                                                       dynamodb: Any, names: dict[str, str]) -> None:
+def test_a_registered_key_finds_its_source_and_only_its_hash_is_stored(
+        sources: SourcesTable, dynamodb: Any, names: dict[str, str]) -> None:
     source_id, key = carrier(sources)
     found = sources.find_by_key_hash(hash_key(key))
     assert found is not None and found.id == source_id
@@ -112,7 +116,8 @@ def test_replacing_keys_from_a_stale_read_fails_and_changes_nothing(sources: Sou
     assert sources.find_by_key_hash("f" * 64) is None
 
 
-def test_list_returns_every_source_by_name_and_get_of_an_unknown_id_is_not_found(sources: SourcesTable) -> None:
+def test_list_returns_every_source_by_name_and_get_of_an_unknown_id_is_not_found(
+        sources: SourcesTable) -> None:
     add_source(sources, name="zeta", source="com.example.zeta", event_names=["A"])
     add_source(sources, name="alpha", source="com.example.alpha", event_names=["B"])
     assert [s.name for s in sources.list()] == ["alpha", "zeta"]
@@ -121,7 +126,8 @@ def test_list_returns_every_source_by_name_and_get_of_an_unknown_id_is_not_found
 
 
 # -- idempotency -----------------------------------------------------------------------------------
-def test_first_begin_claims_the_key_and_a_concurrent_one_is_told_in_progress(idempotency: IdempotencyTable) -> None:
+def test_first_begin_claims_the_key_and_a_concurrent_one_is_told_in_progress(
+        idempotency: IdempotencyTable) -> None:
     assert idempotency.begin("events:s:e1") is None
     with pytest.raises(IdempotencyInProgress):
         idempotency.begin("events:s:e1")
@@ -213,3 +219,94 @@ def test_an_unreachable_endpoint_is_a_retryable_error() -> None:
                           config=Config(retries={"max_attempts": 1}, connect_timeout=0.5))
     with pytest.raises(RetryableError):
         IdempotencyTable(client, "t").begin("k")
+
+
+# -- the CLI over the tables -----------------------------------------------------------------------
+def cli(argv: list[str], dynamodb: Any, names: dict[str, str]) -> int:
+    parser = argparse.ArgumentParser(prog="concord")
+    add_parsers(parser.add_subparsers(dest="command", required=True),
+                sources=lambda: SourcesTable(dynamodb, names["sources"]),
+                destinations=lambda: DestinationsTable(dynamodb, names["destinations"]))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_cli_prints_a_sources_key_once_and_lists_only_what_is_safe(
+        dynamodb: Any, names: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["sources", "add", "--name", "carrier", "--source", "com.example.carrier",
+                "--event-names", "ShipmentConfirmed,ShipmentDelayed", "--json"], dynamodb, names) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert added["key"].startswith("cgk_") and added["eventNames"] == ["ShipmentConfirmed", "ShipmentDelayed"]
+    assert SourcesTable(dynamodb, names["sources"]).find_by_key_hash(hash_key(added["key"])) is not None
+    assert cli(["sources", "list", "--json"], dynamodb, names) == 0
+    listed = capsys.readouterr().out
+    assert added["key"] not in listed and hash_key(added["key"]) not in listed
+    assert json.loads(listed) == [{k: v for k, v in added.items() if k != "key"}]
+
+
+def test_cli_rotation_keeps_both_keys_until_finish(dynamodb: Any, names: dict[str, str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cli(["sources", "add", "--name", "c", "--source", "com.example.c", "--event-names", "A", "--json"],
+        dynamodb, names)
+    added = json.loads(capsys.readouterr().out)
+    assert cli(["sources", "rotate-key", added["id"]], dynamodb, names) == 0
+    new_key = capsys.readouterr().out.split("new key: ")[1].split()[0]
+    table = SourcesTable(dynamodb, names["sources"])
+    assert table.find_by_key_hash(hash_key(added["key"])) and table.find_by_key_hash(hash_key(new_key))
+    assert cli(["sources", "rotate-key", added["id"]], dynamodb, names) == 1  # one rotation at a time
+    assert "finish it first" in capsys.readouterr().err
+    assert cli(["sources", "rotate-key", added["id"], "--finish"], dynamodb, names) == 0
+    assert table.find_by_key_hash(hash_key(added["key"])) is None
+    assert table.find_by_key_hash(hash_key(new_key)) is not None
+
+
+def test_cli_refuses_a_reserved_source_with_exit_code_1(dynamodb: Any, names: dict[str, str],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["sources", "add", "--name", "x", "--source", "concord.billing", "--event-names", "A"],
+               dynamodb, names) == 1
+    assert "source" in capsys.readouterr().err
+    assert SourcesTable(dynamodb, names["sources"]).list() == []
+
+
+def test_cli_destinations_print_the_signing_secret_once(dynamodb: Any, names: dict[str, str],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["destinations", "add", "--name", "erp", "--url", "https://erp.example/hook", "--event-names",
+                "Order.Activated", "--auth", "oauth", "--auth-secret", "concord/dev/destinations/erp",
+                "--rate-limit", "3", "--json"], dynamodb, names) == 0
+    added = json.loads(capsys.readouterr().out)
+    stored = DestinationsTable(dynamodb, names["destinations"]).subscribed_to("Order.Activated")
+    assert [d.signing_secrets for d in stored] == [(added["signingSecret"],)]
+    assert stored[0].auth_kind == "oauth" and stored[0].rate_per_s == 3.0
+    assert cli(["destinations", "list", "--json"], dynamodb, names) == 0
+    listed = capsys.readouterr().out
+    assert added["signingSecret"] not in listed
+    assert json.loads(listed)[0]["authSecret"] == "concord/dev/destinations/erp"
+
+
+# -- the whole gateway on moto: tables, EventBridge, a rule to SQS ---------------------------------
+def test_an_event_posted_to_the_gateway_reaches_the_bus_once(moto_endpoint: str, dynamodb: Any,
+                                                              names: dict[str, str], clock: Clock) -> None:
+    events = boto3.client("events", endpoint_url=moto_endpoint, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
+    events.create_event_bus(Name="concord-test")
+    queue_url = sqs.create_queue(QueueName="carrier-events")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
+    events.put_rule(Name="carrier", EventBusName="concord-test",
+                    EventPattern=json.dumps({"source": ["com.example.carrier"]}))
+    events.put_targets(Rule="carrier", EventBusName="concord-test", Targets=[{"Id": "q", "Arn": queue_arn}])
+    sources = SourcesTable(dynamodb, names["sources"])
+    _, key = carrier(sources)
+    gateway = EventGateway(sources, IdempotencyTable(dynamodb, names["idempotency"], clock=clock),
+                           EventBridgePublisher(events, "concord-test"), stripe=None,  # type: ignore[arg-type]
+                           zuora=None)  # type: ignore[arg-type]
+    envelope = {"metadata": {"source": "com.example.carrier", "eventName": "ShipmentConfirmed",
+                             "eventSchemaVersion": "1", "eventId": "ship-1", "correlationId": "c-1",
+                             "occurredAt": "2026-11-22T10:00:00Z"}, "data": {"shipmentId": "S1"}}
+    for _ in range(2):
+        assert gateway.publish_event(key, json.dumps(envelope).encode()) == (
+            202, {"status": "accepted", "eventId": "ship-1"})
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    assert len(messages) == 1
+    delivered = json.loads(messages[0]["Body"])
+    assert delivered["detail-type"] == "ShipmentConfirmed" and delivered["detail"] == envelope
