@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -310,3 +311,59 @@ def test_an_event_posted_to_the_gateway_reaches_the_bus_once(moto_endpoint: str,
     assert len(messages) == 1
     delivered = json.loads(messages[0]["Body"])
     assert delivered["detail-type"] == "ShipmentConfirmed" and delivered["detail"] == envelope
+
+
+# -- the Lambda handler, wired from settings, on moto ----------------------------------------------
+@pytest.fixture
+def wired(moto_endpoint: str, names: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from entrypoints.lambdas import _wiring_gateway as wiring
+    from infrastructure.settings import get_settings
+
+    for name, value in {"CONCORD_STAGE": "it", "CONCORD_SOURCES_TABLE": names["sources"],
+                        "CONCORD_DESTINATIONS_TABLE": names["destinations"],
+                        "CONCORD_IDEMPOTENCY_TABLE": names["idempotency"],
+                        "CONCORD_BUS_NAME": "bus-it"}.items():
+        monkeypatch.setenv(name, value)
+    caches = [get_settings, wiring._clients, wiring.secrets, wiring.gateway, wiring.deliverer]
+    for cached in caches:
+        cached.cache_clear()
+    boto3.client("events").create_event_bus(Name="bus-it")
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name="concord/it/webhooks/stripe", SecretString=json.dumps(["whsec_it"]))
+    secrets.create_secret(Name="concord/it/webhooks/zuora",
+                          SecretString=json.dumps({"username": "zuora", "password": "pw"}))
+    yield wiring
+    for cached in caches:
+        cached.cache_clear()
+
+
+def _http(path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    return {"version": "2.0", "rawPath": path, "headers": headers, "body": body.decode(),
+            "isBase64Encoded": False, "requestContext": {"stage": "$default", "http": {"method": "POST"}}}
+
+
+def test_the_gateway_lambda_wired_from_settings_accepts_all_three_inputs(wired: Any, dynamodb: Any,
+                                                                          names: dict[str, str]) -> None:
+    import time as _time
+
+    from adapters.billing.stripe.webhook import sign
+    from entrypoints.lambdas.gateway import handler
+
+    _, key = carrier(SourcesTable(dynamodb, names["sources"]))
+    envelope = {"metadata": {"source": "com.example.carrier", "eventName": "ShipmentConfirmed",
+                             "eventSchemaVersion": "1", "eventId": "e-1", "correlationId": "c-1",
+                             "occurredAt": "2026-11-22T10:00:00Z"}, "data": {}}
+    posted = handler(_http("/events", json.dumps(envelope).encode(), {"x-api-key": key}), None)
+    assert posted["statusCode"] == 202
+    stripe = json.dumps({"id": "evt_it", "object": "event", "type": "customer.updated", "created": 1,
+                         "data": {"object": {"id": "cus_1", "object": "customer"}}}).encode()
+    signature = sign(stripe, "whsec_it", int(_time.time()))
+    answer = handler(_http("/webhooks/stripe", stripe, {"stripe-signature": signature}), None)
+    assert answer["statusCode"] == 200
+    assert handler(_http("/webhooks/stripe", stripe, {"stripe-signature": sign(stripe, "whsec_x", 1)}),
+                   None)["statusCode"] == 400
+    callout = json.dumps({"eventType": "PaymentFailed", "objectType": "payment", "objectId": "p1",
+                          "accountId": "a1", "accountNumber": "A1",
+                          "eventTime": "2026-11-22T10:00:00Z"}).encode()
+    auth = "Basic " + base64.b64encode(b"zuora:pw").decode()
+    assert handler(_http("/webhooks/zuora", callout, {"authorization": auth}), None)["statusCode"] == 200
