@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -303,3 +304,53 @@ def test_an_invalid_destination_is_refused_by_field(kwargs: dict[str, Any], fiel
 def test_plain_http_is_allowed_only_to_this_machine() -> None:
     destination, _ = new_destination(name="dev", url="http://127.0.0.1:8080/hook", event_names=["A"])
     assert destination.url.startswith("http://127.0.0.1")
+
+
+# -- the delivery Lambda (SQS partial batch response) ----------------------------------------------
+class FakeSqs:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_message(self, **kwargs: Any) -> None:
+        self.sent.append(kwargs)
+
+
+class NullPublisher:
+    def publish(self, envelopes: Any) -> None:
+        pass
+
+
+def sqs_record(message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"messageId": message_id, "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1"},
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:delivery"}
+
+
+def bus_event(envelope: Envelope) -> dict[str, Any]:
+    return {"id": "eb-1", "source": envelope.metadata.source, "detail-type": envelope.metadata.eventName,
+            "detail": envelope.to_detail()}
+
+
+def test_the_delivery_lambda_retries_retryable_and_dead_letters_permanent_failures(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.lambdas import _wiring_gateway as wiring
+    from entrypoints.lambdas import delivery
+
+    sqs = FakeSqs()
+    world.sender.answers["https://erp.example/hook"] = [SendResult(200), SendResult(503), SendResult(503),
+                                                       SendResult(503), SendResult(404)]
+    monkeypatch.setattr(wiring, "deliverer", lambda: world.deliverer(dest("erp")))
+    monkeypatch.setattr(wiring, "_clients", lambda: {"sqs": sqs})
+    monkeypatch.setattr(wiring, "publisher", NullPublisher)
+    monkeypatch.setattr(wiring, "dlq_url", lambda: "https://sqs.example/delivery-dlq")
+    relay = {"id": "eb-9", "source": "aws.partner/salesforce.com/00D/0YL",
+             "detail-type": "AccountChangeEvent", "detail": {"payload": {}}}
+    answer = delivery.handler({"Records": [
+        sqs_record("m-ok", bus_event(event(event_id="e-ok"))),
+        sqs_record("m-retry", bus_event(event(event_id="e-retry"))),
+        sqs_record("m-gone", bus_event(event(event_id="e-gone"))),
+        sqs_record("m-relay", relay)]}, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-retry"}]}
+    reasons = {m["MessageAttributes"]["originalMessageId"]["StringValue"]:
+               m["MessageAttributes"]["reason"]["StringValue"] for m in sqs.sent}
+    assert set(reasons) == {"m-gone", "m-relay"}
+    assert "404" in reasons["m-gone"] and "not a canonical envelope" in reasons["m-relay"]
