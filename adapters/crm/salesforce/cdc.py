@@ -24,6 +24,7 @@ SOURCE_PREFIX = "aws.partner/salesforce.com/"
 CHANGE_TYPES = {"CREATE": "create", "UPDATE": "update", "DELETE": "delete", "UNDELETE": "undelete",
                 "GAP_CREATE": "gap", "GAP_UPDATE": "gap", "GAP_DELETE": "gap", "GAP_UNDELETE": "gap",
                 "GAP_OVERFLOW": "overflow"}
+_ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country", "CountryCode")
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,25 @@ def _fields(entity: str, change_type: str, header: Mapping[str, Any],
         return canonical_fields(entity, {k: v for k, v in flat.items() if v is not None}), True
     changed = _typed(header, "changedFields", list, "ChangeEventHeader.changedFields")
     nulled = header.get("nulledFields") or []
+    if not isinstance(nulled, list):
+        raise _bad("ChangeEventHeader.nulledFields", f"must be a list, got {type(nulled).__name__}")
     if any(isinstance(n, str) and n.startswith("0x") for n in [*changed, *nulled]):
         return {}, False  # a bitmap (Pub/Sub encoding) cannot be read without the schema: re-read
-    nulled_names = {_flat_name(str(n)) for n in nulled}
-    names = {_flat_name(str(n)) for n in changed} | nulled_names
+    nulled_names = {n for name in nulled for n in _flat_names(str(name), payload)}
+    names = {n for name in changed for n in _flat_names(str(name), payload)} | nulled_names
     missing = {n for n in names - nulled_names if n not in flat}
     values = {n: None if n in nulled_names else flat.get(n) for n in names}
     return canonical_fields(entity, values), not missing
 
 
-def _flat_name(name: str) -> str:
-    """`BillingAddress.City` -> `BillingCity` (the Account field the component stands for)."""
+def _flat_names(name: str, payload: Mapping[str, Any]) -> list[str]:
+    """`BillingAddress.City` -> [`BillingCity`]; a whole compound `BillingAddress` -> each part it carries."""
     compound, _, part = name.partition(".")
-    if part and compound.endswith("Address"):
-        return compound.removesuffix("Address") + part
-    return name
+    if not compound.endswith("Address"):
+        return [name]
+    prefix = compound.removesuffix("Address")
+    if part:
+        return [prefix + part]
+    nested = payload.get(compound)
+    parts = nested if isinstance(nested, Mapping) else _ADDRESS_PARTS
+    return [prefix + key for key in parts]
