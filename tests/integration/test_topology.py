@@ -16,7 +16,14 @@ from typing import Any
 import boto3
 import pytest
 
-from infrastructure.provision import LOCAL_PARTNER_BUS, LOCAL_PARTNER_SOURCE, Topology, provision
+from infrastructure.provision import (
+    LOCAL_PARTNER_BUS,
+    LOCAL_PARTNER_SOURCE,
+    Topology,
+    load_template,
+    provision,
+)
+from infrastructure.provision.intrinsics import Resolver
 
 pytestmark = pytest.mark.moto
 
@@ -358,3 +365,22 @@ def test_links_given_as_an_object_do_not_match_the_exists_filter(topology, route
 def test_event_matching_no_rule_lands_nowhere(topology, route, source, detail_type):
     envelope = _envelope(source, detail_type, {"shipmentId": "SHP-1"})
     assert route(topology.bus_name, source, detail_type, envelope) == {}
+
+
+def test_without_a_partner_bus_the_forwarding_rule_and_its_grants_are_left_out():
+    # A first deploy has no partner bus yet (Event Relay creates it): the condition must drop the rule,
+    # its role, and the rule's ARN from the rule DLQ's policy, instead of pointing at a bus that is not there.
+    template = load_template()
+    pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+    resolver = Resolver(template, {"SalesforcePartnerBusName": ""}, pseudo)
+    resources = template["Resources"]
+    rule_arn = "arn:aws:events:us-east-1:123456789012:rule"
+    assert not resolver.included(resources["PartnerForwardRule"])
+    assert not resolver.included(resources["PartnerForwardRole"])
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Events::Rule" and logical_id != "PartnerForwardRule":
+            resolver.bind(logical_id, logical_id, Arn=f"{rule_arn}/{logical_id}")
+    resolver.bind("RuleDeadLetterQueue", "url", Arn="arn:aws:sqs:us-east-1:123456789012:rules-dlq")
+    policy = resolver.resolve(resources["RuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"])
+    (statement,) = policy["Statement"]
+    assert len(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == 9
