@@ -9,7 +9,8 @@ manager writes through `SsmTokenWriter` (its only writer).
 from adapters.aws.token_store.codec import decode_token, encode_token, token_parameter
 from adapters.aws.token_store.provider import SsmTokenProvider
 from adapters.aws.token_store.reader import ParameterReader
+from adapters.aws.token_store.refresh import InvokeAccessManager
 from adapters.aws.token_store.writer import SsmTokenWriter
 
-__all__ = ["ParameterReader", "SsmTokenProvider", "SsmTokenWriter", "decode_token", "encode_token",
-           "token_parameter"]
+__all__ = ["InvokeAccessManager", "ParameterReader", "SsmTokenProvider", "SsmTokenWriter", "decode_token",
+           "encode_token", "token_parameter"]
