@@ -83,6 +83,21 @@ def publish_once(idempotency: EventIdempotency, publisher: EventPublisher, key: 
         return error(503, "unavailable", "event not accepted; retry")
     if stored is not None:
         return stored.reply()
+    failure = _publish(idempotency, publisher, key, envelope)
+    if failure is not None:
+        return failure
+    try:
+        idempotency.complete(key, accepted)
+    except IntegrationError:
+        # The event IS on the bus, so the answer is still true. The marker expires and a retry after
+        # that publishes again: a duplicate, which consumers absorb by eventId (at-least-once).
+        log.exception("could not record %s as accepted", key)
+    return accepted.reply()
+
+
+def _publish(idempotency: EventIdempotency, publisher: EventPublisher, key: str,
+             envelope: Envelope) -> Reply | None:
+    """None once the bus has the event; otherwise the error answer, with the claim released."""
     try:
         publisher.publish([envelope.to_detail()])
     except BaseException as exc:
@@ -95,13 +110,7 @@ def publish_once(idempotency: EventIdempotency, publisher: EventPublisher, key: 
             log.error("publish refused for %s: %s", key, exc)
             return error(500, "not_accepted", "event not accepted")
         raise
-    try:
-        idempotency.complete(key, accepted)
-    except IntegrationError:
-        # The event IS on the bus, so the answer is still true. The marker expires and a retry after
-        # that publishes again: a duplicate, which consumers absorb by eventId (at-least-once).
-        log.exception("could not record %s as accepted", key)
-    return accepted.reply()
+    return None
 
 
 def _release_quietly(idempotency: EventIdempotency, key: str) -> None:
