@@ -13,6 +13,7 @@ base ones:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -157,7 +158,18 @@ class ZuoraSandbox(Sandbox):
         # waits ~40 ms for a delayed ACK. No client is connected yet: the URL is not out.
         if self._server is not None:
             self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+            self._server.handle_error = self._quiet_disconnects(self._server.handle_error)  # type: ignore[method-assign]
         return url
+
+    @staticmethod
+    def _quiet_disconnects(default: Callable[..., None]) -> Callable[..., None]:
+        """A client that timed out is normal here (an order still running): no traceback for it."""
+
+        def handle_error(request: object, client_address: object) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                default(request, client_address)
+
+        return handle_error
 
     def stop(self) -> None:
         self.callouts.stop()
