@@ -42,6 +42,9 @@ class Deliverer:
     clock: Clock
     sleep: Callable[[float], None]
     ledger: DeliveryLedger | None = None
+    # A longer wait is not spent inside the function (it bills, and may outlive its timeout): the message
+    # goes back to the queue instead, and SQS brings it again later.
+    max_wait_s: float = 5.0
 
     def __post_init__(self) -> None:
         self._auth = AuthHeaders(self.sender, self.secrets, self.clock)
@@ -86,10 +89,16 @@ class Deliverer:
                     return
             if isinstance(failure, PermanentError) or attempt + 1 >= self.backoff.max_attempts:
                 raise failure
-            self.sleep(self.backoff.delay(attempt, failure.retry_after))
+            delay = self.backoff.delay(attempt, failure.retry_after)
+            if delay > self.max_wait_s:
+                raise failure
+            self.sleep(delay)
             attempt += 1
 
     def _headers(self, destination: Destination, envelope: Envelope, body: bytes) -> dict[str, str]:
+        if not destination.signing_secrets:
+            raise PermanentError(f"{destination.name} has no signing secret", system=destination.name,
+                                 code="NO_SIGNING_SECRET", field="signing_secrets")
         timestamp = int(self.clock.now().timestamp())  # signed per attempt: receivers check freshness
         return {
             "Content-Type": "application/json",

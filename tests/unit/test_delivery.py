@@ -214,9 +214,23 @@ def test_a_5xx_is_retried_with_backoff_and_then_delivered(world: World) -> None:
 
 
 def test_retry_after_wins_over_the_backoff(world: World) -> None:
-    world.sender.answers["https://erp.example/hook"] = [SendResult(429, retry_after=7.0), SendResult(200)]
+    world.sender.answers["https://erp.example/hook"] = [SendResult(429, retry_after=3.0), SendResult(200)]
     world.deliverer(dest("erp")).deliver(event())
-    assert world.sleeps == [7.0]
+    assert world.sleeps == [3.0]
+
+
+def test_a_retry_after_longer_than_the_function_should_wait_returns_the_message_to_the_queue(
+        world: World) -> None:
+    world.sender.answers["https://erp.example/hook"] = [SendResult(429, retry_after=60.0)]
+    with pytest.raises(RetryableError) as caught:
+        world.deliverer(dest("erp")).deliver(event())
+    assert caught.value.retry_after == 60.0 and world.sleeps == [] and len(world.sender.sent) == 1
+
+
+def test_a_destination_without_a_signing_secret_is_permanent(world: World) -> None:
+    with pytest.raises(PermanentError, match="signing secret"):
+        world.deliverer(dest("erp", secrets=())).deliver(event())
+    assert world.sender.sent == []
 
 
 def test_a_transport_failure_is_retried_like_a_5xx(world: World) -> None:
