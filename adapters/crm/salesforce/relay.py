@@ -48,7 +48,13 @@ class _Tooling:
 
     def find(self, sobject: str, fields: tuple[str, ...], where: str) -> list[dict[str, Any]]:
         body = self.http.call("GET", self.http.data("tooling/query"), params={"q": select(fields, sobject, where)})
-        return [r for r in (body or {}).get("records", []) if isinstance(r, dict)]
+        records: list[dict[str, Any]] = []
+        while isinstance(body, dict):
+            records += [r for r in body.get("records") or [] if isinstance(r, dict)]
+            if body.get("done", True) or not body.get("nextRecordsUrl"):
+                break
+            body = self.http.call("GET", str(body["nextRecordsUrl"]))
+        return records
 
     def create(self, sobject: str, full_name: str, metadata: dict[str, Any]) -> str:
         body = self.http.call("POST", self.http.data(f"tooling/sobjects/{sobject}"),

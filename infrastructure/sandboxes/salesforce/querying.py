@@ -108,13 +108,15 @@ def next_page(sandbox: SalesforceSandbox, request: Request) -> Response:
     return page(sandbox, request, rows, int(request.params["offset"]), size)
 
 
-def page(sandbox: SalesforceSandbox, request: Request, rows: list[Record], offset: int, size: int) -> Response:
+def page(sandbox: SalesforceSandbox, request: Request, rows: list[Record], offset: int, size: int,
+         prefix: str = "") -> Response:
     batch = rows[offset:offset + size]
     body: dict[str, Any] = {"totalSize": len(rows), "done": offset + size >= len(rows), "records": batch}
     if not body["done"]:
         locator = request.params.get("locator") or sandbox.minter.mint("01g")
         sandbox.cursors[locator] = (rows, size)
-        body["nextRecordsUrl"] = f"/services/data/v{request.params['version']}/query/{locator}-{offset + size}"
+        version = request.params["version"]
+        body["nextRecordsUrl"] = f"/services/data/v{version}/{prefix}query/{locator}-{offset + size}"
     return sf_json(200, body)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from infrastructure.sandboxes.base import Request, Response
 from infrastructure.sandboxes.salesforce import query as run
 from infrastructure.sandboxes.salesforce.ids import KEY_PREFIXES
-from infrastructure.sandboxes.salesforce.querying import page
+from infrastructure.sandboxes.salesforce.querying import next_page, page
 from infrastructure.sandboxes.salesforce.responses import sf_error, sf_json, with_attributes
 from infrastructure.sandboxes.salesforce.rest import json_body
 from infrastructure.sandboxes.salesforce.schema import SfError
@@ -41,6 +41,7 @@ def register(sandbox: SalesforceSandbox) -> None:
     sandbox.route("GET", f"{V}/sobjects/(?P<obj>\\w+)/(?P<id>\\w+)", guarded(read))
     sandbox.route("PATCH", f"{V}/sobjects/(?P<obj>\\w+)/(?P<id>\\w+)", guarded(update))
     sandbox.route("GET", f"{V}/query/?", guarded(tooling_query))
+    sandbox.route("GET", f"{V}/query/(?P<locator>[A-Za-z0-9]+)-(?P<offset>\\d+)", guarded(next_page))
 
 
 def _table(sandbox: SalesforceSandbox, obj: str) -> dict[str, Record]:
@@ -130,4 +131,4 @@ def tooling_query(sandbox: SalesforceSandbox, request: Request) -> Response:
     found = run.order([r for r in records if run.matches(r, query.where, lambda r, p: r.get(p))], query,
                       lambda r, p: r.get(p))[:query.limit]
     rows = [with_attributes(request.params["version"], query.obj, r, query.fields) for r in found]
-    return page(sandbox, request, rows, 0, sandbox.page_size)
+    return page(sandbox, request, rows, 0, sandbox.page_size, prefix="tooling/")
