@@ -7,7 +7,11 @@ Classification of an answer (VENDORS §0 #11, docs.stripe.com/error-low-level):
                                         idempotency key replays forever: its outcome is indeterminate,
                                         reconcile instead of retrying)
     404                              -> NotFound
-    409 (idempotency_key_in_use …)   -> PermanentError: never retried blindly
+    409 idempotency_key_in_use       -> RetryableError: our own earlier attempt with this key and these
+                                        params is still running (typically after a timeout); asking
+                                        again with the same key returns its result and cannot run twice
+    other 409                        -> PermanentError: never retried blindly
+    400 idempotency_error            -> PermanentError: same key, other params (a key derivation bug)
     429, 5xx                         -> RetryableError with Retry-After as the hint
     other 4xx                        -> PermanentError with field = error.param
 A timeout after sending is OutcomeUnknown (VendorHttp); the retry reuses the Idempotency-Key.
@@ -130,11 +134,11 @@ def _error_class(status: int, should_retry: str | None, message: str, kwargs: di
         return CredentialsRevoked(message, **kwargs)
     if should_retry == "true":
         return RetryableError(message, retry_after=retry_after, **kwargs)
-    if should_retry == "false" or status == 409:
+    if should_retry == "false" or (status == 409 and kwargs["code"] != "idempotency_key_in_use"):
         return PermanentError(message, **kwargs)
     if status == 404:
         return NotFound(message, **kwargs)
-    if status == 429 or status >= 500:
+    if status in (409, 429) or status >= 500:
         return RetryableError(message, retry_after=retry_after, **kwargs)
     return PermanentError(message, **kwargs)
 
