@@ -4,6 +4,7 @@ idempotency keys, rate-limit headers, exact decimals."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from adapters.billing.zuora import ZuoraAuth, ZuoraClient
-from adapters.outbound import RetryPolicy, TokenBucket
+from adapters.outbound import RetryPolicy
 from application.errors import CredentialsRevoked, NotFound, OutcomeUnknown, PermanentError, RetryableError
 
 Reply = Callable[[httpx.Request], httpx.Response]
@@ -163,13 +164,26 @@ def test_prices_are_read_as_exact_decimals():
     assert client.call("GET", "/v1/catalog/product/P")["price"] == Decimal("0.1")
 
 
+class SpyBucket:
+    def __init__(self) -> None:
+        self.paused_until: list[float] = []
+
+    def acquire(self) -> None:
+        return None
+
+    def pause_until(self, deadline: float) -> None:
+        self.paused_until.append(deadline)
+
+
 def test_a_spent_window_pauses_every_caller():
-    bucket = TokenBucket(100)
+    bucket = SpyBucket()
     client, _, _ = scripted(httpx.Response(200, json={"success": True}, headers={
         "RateLimit-Limit": "10", "RateLimit-Remaining": "0", "RateLimit-Reset": "30"}))
-    client.bucket = bucket
+    client.bucket = bucket  # type: ignore[assignment]
+    before = time.monotonic()
     client.request("GET", "/object-query/accounts")
-    assert client.rate_limit == (10, 0, 30.0) and bucket._try_take() > 20
+    assert client.rate_limit == (10, 0, 30.0)
+    assert len(bucket.paused_until) == 1 and bucket.paused_until[0] >= before + 30
 
 
 # -- OAuth ----------------------------------------------------------------------------------------
