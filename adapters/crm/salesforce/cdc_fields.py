@@ -82,6 +82,6 @@ def canonical_fields(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
         name = table.get(sf)
         if name is None:
             continue
-        convert = _CONVERT.get(name, text)
+        convert: Callable[[str, Any], Any] = _CONVERT.get(name, text)
         fields[name] = None if value is None else convert(name, value)
     return fields

@@ -85,7 +85,7 @@ class SalesforceHttp(VendorHttp):
     def data(self, suffix: str) -> str:
         return f"/services/data/v{self.api_version}/{suffix.lstrip('/')}"
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         if self.call_client:
             headers.setdefault("Sforce-Call-Options", f"client={self.call_client}")

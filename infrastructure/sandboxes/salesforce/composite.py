@@ -73,9 +73,9 @@ def _one(sandbox: SalesforceSandbox, request: Request, kind: str, record: Any, t
 
 def collection(sandbox: SalesforceSandbox, request: Request, kind: str) -> Response:
     body = request.json() if request.body else None
-    records = body.get("records") if isinstance(body, dict) else None
-    if not isinstance(records, list):
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise SfError("JSON_PARSER_ERROR", "The request body must be an object with a records array")
+    records: list[Any] = body["records"]
     if len(records) > MAX_RECORDS:
         raise SfError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
     all_or_none = bool(body.get("allOrNone", False))

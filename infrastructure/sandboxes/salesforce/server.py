@@ -9,7 +9,6 @@ whose changes leave as CDC events in Event Relay's EventBridge envelope.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infrastructure.sandboxes.base import Request, Response, Sandbox
-from infrastructure.sandboxes.salesforce import composite, oauth, querying, rest, tooling
+from infrastructure.sandboxes.salesforce import composite, oauth, querying, responses, rest, tooling
 from infrastructure.sandboxes.salesforce.admin import register_admin
 from infrastructure.sandboxes.salesforce.events import Emitter, Envelope
 from infrastructure.sandboxes.salesforce.ids import IdMinter, checksum
@@ -69,22 +68,14 @@ class SalesforceSandbox(RelayMixin, Sandbox):
 
     # -- vendor answers for injected faults and unknown paths ----------------------------------
     def server_error(self, request: Request) -> Response:
-        if request.path.startswith("/services/oauth2"):
-            return sf_json(500, {"error": "unknown_error", "error_description": "retry your request"})
-        return sf_json(500, [{"message": "An unexpected error occurred. Please include this ErrorId if you "
-                              f"contact support: {uuid.uuid4().int % 10**9}-{uuid.uuid4().int % 10**5} "
-                              "(-1292286133)", "errorCode": "UNKNOWN_EXCEPTION"}])
+        return responses.server_error(request.path.startswith("/services/oauth2"))
 
     def throttled(self, request: Request) -> Response:
-        if request.path.startswith("/services/oauth2"):
-            return sf_json(400, {"error": "rate_limit_exceeded", "error_description": "rate limit exceeded"})
-        return limit_exceeded()  # Salesforce never answers 429 for its API quota (VENDORS §0 #5)
+        # Salesforce never answers 429 for its API quota (VENDORS §0 #5).
+        return responses.throttled(request.path.startswith("/services/oauth2"))
 
     def not_found(self, request: Request, *, method_not_allowed: bool) -> Response:
-        if method_not_allowed:
-            return sf_json(405, [{"message": f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,"
-                                  "DELETE,HEAD", "errorCode": "METHOD_NOT_ALLOWED"}])
-        return sf_json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+        return responses.not_found(request.method, method_not_allowed)
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -121,8 +112,8 @@ class SalesforceSandbox(RelayMixin, Sandbox):
         if expiry is None or expiry <= self.clock.now():
             return session_invalid()
         used, allowed = self._count_call()
-        if not _known_version(version, self.api_version):
-            response = self.not_found(request, method_not_allowed=False)
+        if not responses.known_version(version, self.api_version):
+            response = responses.not_found(request.method, False)
         else:
             response = super().handle(request) if allowed else limit_exceeded()
         response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_limit}"
@@ -147,7 +138,7 @@ class SalesforceSandbox(RelayMixin, Sandbox):
             yield current
             return
         with self.lock:
-            tx = Transaction(_client_of(request))
+            tx = Transaction(responses.client_of(request.headers))
             state = self.org.snapshot() if atomic else None
             self._local.tx = tx
             try:
@@ -168,19 +159,3 @@ class SalesforceSandbox(RelayMixin, Sandbox):
         top = int(float(self.api_version))
         return [{"label": f"v{n}.0", "url": f"/services/data/v{n}.0", "version": f"{n}.0"}
                 for n in range(max(20, top - 10), top + 1)]
-
-
-def _known_version(version: str, newest: str) -> bool:
-    try:
-        return 20.0 <= float(version) <= float(newest)
-    except ValueError:
-        return False
-
-
-def _client_of(request: Request) -> str | None:
-    """`Sforce-Call-Options: client=<id>`: the caller's client id, echoed in CDC changeOrigin."""
-    for part in request.headers.get("sforce-call-options", "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "client" and value:
-            return value
-    return None

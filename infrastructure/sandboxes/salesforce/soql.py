@@ -7,53 +7,23 @@ send. String comparisons are case-insensitive, as in SOQL. Anything else is MALF
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
-from infrastructure.sandboxes.salesforce.schema import SfError
+from infrastructure.sandboxes.salesforce.soql_lexer import KEYWORDS, Query, literal, malformed, parse_datetime, tokenize
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<dt>\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:?\d{2}))
-    |(?P<date>\d{4}-\d{2}-\d{2})|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|<>|[=<>(),])|(?P<word>[A-Za-z_][\w.]*))""",
-                    re.VERBOSE)
-_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "ORDER", "BY", "ASC", "DESC", "LIMIT",
-             "NULLS", "FIRST", "LAST", "LIKE", "TRUE", "FALSE", "NULL", "OFFSET"}
-
-
-@dataclass
-class Query:
-    obj: str
-    fields: list[str]
-    where: Any = None  # a nested tuple tree: ("and"|"or", l, r) | ("not", x) | ("cmp", path, op, value)
-    order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (path, descending, nulls_last)
-    limit: int | None = None
-
-
-def malformed(message: str) -> SfError:
-    return SfError("MALFORMED_QUERY", message)
+__all__ = ["Query", "malformed", "parse", "parse_datetime"]
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.tokens: list[tuple[str, Any]] = []
-        position = 0
-        text = text.strip()
-        while position < len(text):
-            match = _TOKEN.match(text, position)
-            if match is None or match.end() == position:
-                raise malformed(f"unexpected token: '{text[position:position + 20]}'")
-            kind = match.lastgroup or ""
-            self.tokens.append((kind, match.group(kind)))
-            position = match.end()
+        self.tokens = tokenize(text)
         self.index = 0
 
     def peek(self) -> str:
         if self.index >= len(self.tokens):
             return ""
         kind, value = self.tokens[self.index]
-        return value.upper() if kind == "word" and value.upper() in _KEYWORDS else value
+        return str(value).upper() if kind == "word" and str(value).upper() in KEYWORDS else str(value)
 
     def take(self, expected: str | None = None) -> tuple[str, Any]:
         if self.index >= len(self.tokens):
@@ -66,7 +36,7 @@ class _Parser:
 
     def ident(self) -> str:
         kind, value = self.take()
-        if kind != "word" or value.upper() in _KEYWORDS:
+        if kind != "word" or value.upper() in KEYWORDS:
             raise malformed(f"unexpected token: '{value}'")
         return str(value)
 
@@ -162,27 +132,8 @@ class _Parser:
 
     def literal(self) -> Any:
         kind, value = self.take()
-        if kind == "str":
-            return re.sub(r"\\(.)", r"\1", value[1:-1])
-        if kind == "num":
-            return Decimal(value)
-        if kind == "dt":
-            return parse_datetime(value)
-        if kind == "date":
-            return date.fromisoformat(value)
-        upper = str(value).upper()
-        if upper in ("TRUE", "FALSE", "NULL"):
-            return {"TRUE": True, "FALSE": False, "NULL": None}[upper]
-        raise malformed(f"unexpected token: '{value}'")
+        return literal(kind, value)
 
 
 def parse(text: str) -> Query:
     return _Parser(text).parse()
-
-
-def parse_datetime(text: str) -> datetime:
-    normal = text.replace("Z", "+00:00")
-    if re.search(r"[+-]\d{4}$", normal):
-        normal = normal[:-2] + ":" + normal[-2:]
-    moment = datetime.fromisoformat(normal)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
