@@ -195,6 +195,12 @@ def test_an_unknown_field_is_invalid_field(api: httpx.Client):
     assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_FIELD"
 
 
+def test_a_body_that_is_not_json_is_a_json_parser_error(api: httpx.Client):
+    for path in (f"{V}/sobjects/Account/", f"{V}/composite", f"{V}/composite/sobjects"):
+        answer = api.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "JSON_PARSER_ERROR", path
+
+
 def test_a_too_long_value_is_string_too_long(api: httpx.Client):
     answer = api.post(f"{V}/sobjects/Account/", json={"Name": "x" * 256})
     assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "STRING_TOO_LONG"

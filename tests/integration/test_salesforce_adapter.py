@@ -233,6 +233,17 @@ def test_the_jwt_bearer_flow_gets_a_working_session(sandbox, client, admin, seed
     assert SalesforceCrm(http).get_account(account).fields["name"] == "Acme"
 
 
+def test_the_sandbox_cli_builds_a_sandbox_with_its_faults():
+    from infrastructure.sandboxes.salesforce.cli import build, build_parser
+
+    args = build_parser().parse_args(["--port", "0", "--client-id", "c", "--client-secret", "s", "--token-lifetime",
+                                      "60", "--error-rate", "0.5", "--drop-event-rate", "0.25", "--seed", "7"])
+    sandbox = build(args)
+    assert sandbox.token_lifetime_s == 60 and sandbox.client_id == "c"
+    assert sandbox.faults.error_rate == 0.5 and sandbox.faults.drop_event_rate == 0.25 and sandbox.faults.seed == 7
+    assert sandbox.emitter.sink is None  # no --aws-endpoint: events stay in the sandbox
+
+
 # -- Event Relay setup and delivery to EventBridge (moto) ------------------------------------------
 
 def test_setup_relay_is_idempotent_and_events_reach_the_partner_bus(sandbox, crm, seed, admin, moto_endpoint,

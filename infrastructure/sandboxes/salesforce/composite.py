@@ -129,27 +129,37 @@ def composite(sandbox: SalesforceSandbox, request: Request) -> Response:
         raise SfError("JSON_PARSER_ERROR", "compositeRequest is required")
     if len(subs) > MAX_SUBREQUESTS:
         raise SfError("LIMIT_EXCEEDED", f"Limit Exceeded: too many subrequests ({len(subs)}), the limit is 25")
-    if any(not re.fullmatch(r"[A-Za-z0-9_]+", str(s.get("referenceId", ""))) for s in subs):
+    if any(not isinstance(s, dict) or not re.fullmatch(r"[A-Za-z0-9_]+", str(s.get("referenceId", ""))) for s in subs):
         raise SfError("INVALID_INPUT", "referenceId must contain only letters, numbers and underscores")
     all_or_none = bool(body.get("allOrNone", False))
     results: list[dict[str, Any]] = []
     try:
         with sandbox.transaction(request, atomic=all_or_none):
-            done: dict[str, Any] = {}
-            for sub in subs:
-                response = _subrequest(sandbox, request, sub, done)
-                parsed = json.loads(response.body) if response.body else None
-                results.append({"body": parsed, "httpHeaders": {k: v for k, v in response.headers.items()
-                                                                if k == "Location"},
-                                "httpStatusCode": response.status, "referenceId": sub["referenceId"]})
-                if response.status < 300:
-                    done[sub["referenceId"]] = parsed
-                elif all_or_none:
-                    raise Rollback
+            _run_all(sandbox, request, subs, all_or_none, results)
     except Rollback:
-        failed = len(results)
-        results = [r if i == failed - 1 else {**r, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400}
-                   for i, r in enumerate(results)]
-        results += [{"body": HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": s["referenceId"]}
-                    for s in subs[failed:]]
+        results = _halted(results, subs)
     return sf_json(200, {"compositeResponse": results})
+
+
+def _run_all(sandbox: SalesforceSandbox, request: Request, subs: list[dict[str, Any]], all_or_none: bool,
+             results: list[dict[str, Any]]) -> None:
+    """Run the subrequests in order into `results`; under allOrNone the first failure rolls back."""
+    done: dict[str, Any] = {}
+    for sub in subs:
+        response = _subrequest(sandbox, request, sub, done)
+        parsed = json.loads(response.body) if response.body else None
+        results.append({"body": parsed, "httpHeaders": {k: v for k, v in response.headers.items() if k == "Location"},
+                        "httpStatusCode": response.status, "referenceId": sub["referenceId"]})
+        if response.status < 300:
+            done[sub["referenceId"]] = parsed
+        elif all_or_none:
+            raise Rollback
+
+
+def _halted(results: list[dict[str, Any]], subs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """After a rollback: the failed subrequest keeps its error, every other one reports PROCESSING_HALTED."""
+    failed = len(results)
+    halted = [r if i == failed - 1 else {**r, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400}
+              for i, r in enumerate(results)]
+    return halted + [{"body": HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": s["referenceId"]}
+                     for s in subs[failed:]]

@@ -8,6 +8,8 @@ whose changes leave as CDC events in Event Relay's EventBridge envelope.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from infrastructure.sandboxes.base import Request, Response, Sandbox
+from infrastructure.sandboxes.base import DropConnection, Request, Response, Sandbox
 from infrastructure.sandboxes.salesforce import composite, oauth, querying, responses, rest, tooling
 from infrastructure.sandboxes.salesforce.admin import register_admin
 from infrastructure.sandboxes.salesforce.events import Emitter, Envelope
@@ -25,6 +27,7 @@ from infrastructure.sandboxes.salesforce.responses import limit_exceeded, sessio
 from infrastructure.sandboxes.salesforce.schema import format_datetime
 from infrastructure.sandboxes.salesforce.store import Org, Transaction
 
+log = logging.getLogger(__name__)
 DEFAULT_ORG_ID = "00D5g000004Cncd" + checksum("00D5g000004Cncd")
 DEFAULT_CHANNEL_ID = "0YL5g000000Cncd" + checksum("0YL5g000000Cncd")
 DAY_S = 24 * 3600
@@ -115,9 +118,20 @@ class SalesforceSandbox(RelayMixin, Sandbox):
         if not responses.known_version(version, self.api_version):
             response = responses.not_found(request.method, False)
         else:
-            response = super().handle(request) if allowed else limit_exceeded()
+            response = self._answer(request) if allowed else limit_exceeded()
         response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_limit}"
         return response
+
+    def _answer(self, request: Request) -> Response:
+        try:
+            return super().handle(request)
+        except json.JSONDecodeError as exc:
+            return sf_json(400, [{"message": f"Unexpected character at {exc.pos}", "errorCode": "JSON_PARSER_ERROR"}])
+        except DropConnection:
+            raise
+        except Exception:  # a request shape the sandbox did not foresee: Salesforce's own 500, logged
+            log.exception("salesforce sandbox: unhandled %s %s", request.method, request.path)
+            return responses.server_error(False)
 
     def _count_call(self) -> tuple[int, bool]:
         with self.lock:
