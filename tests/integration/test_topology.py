@@ -168,10 +168,27 @@ def test_events_table_has_the_recorders_keys_a_new_image_stream_kms_and_pitr(top
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-@pytest.mark.parametrize("table", ["leases", "idempotency", "connections"])
-def test_short_lived_tables_expire_items_by_ttl(topology, aws, table):
-    ttl = aws["dynamodb"].describe_time_to_live(TableName=f"concord-{STAGE}-{table}")["TimeToLiveDescription"]
-    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires_at"
+# The attribute names the adapters write: adapters/aws/lease.py, gateway_tables, websocket.py.
+TTL_TABLES = [
+    ("leases", "pk", "expires_at"),
+    ("idempotency", "id", "expiration"),
+    ("connections", "pk", "expires_at"),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "ttl_attribute"), TTL_TABLES)
+def test_short_lived_tables_expire_items_by_ttl(topology, aws, table, key, ttl_attribute):
+    name = f"concord-{STAGE}-{table}"
+    ttl = aws["dynamodb"].describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == ttl_attribute
+    schema = aws["dynamodb"].describe_table(TableName=name)["Table"]["KeySchema"]
+    assert schema == [{"AttributeName": key, "KeyType": "HASH"}]
+
+
+@pytest.mark.parametrize("table", ["sources", "destinations"])
+def test_gateway_tables_are_keyed_by_id(topology, aws, table):
+    schema = aws["dynamodb"].describe_table(TableName=f"concord-{STAGE}-{table}")["Table"]["KeySchema"]
+    assert schema == [{"AttributeName": "id", "KeyType": "HASH"}]
 
 
 def test_connections_table_finds_a_rooms_connections_by_index(topology, aws):
