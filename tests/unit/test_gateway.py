@@ -417,7 +417,7 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
                                                                                   max_size=4), max_leaves=10)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(event=st.dictionaries(st.sampled_from(["id", "type", "created", "data", "x"]), _json) | _json)
 def test_any_stripe_payload_maps_or_raises_a_named_validation_error(event: Any) -> None:
     try:
@@ -426,7 +426,7 @@ def test_any_stripe_payload_maps_or_raises_a_named_validation_error(event: Any) 
         assert exc.field
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(doc=st.fixed_dictionaries({}, optional={
     "eventType": st.sampled_from(sorted(ZUORA_EVENTS)) | _json, "objectType": st.sampled_from(
         ["subscription", "account", "payment"]) | _json, "objectId": _ids | _json, "accountId": _ids,
