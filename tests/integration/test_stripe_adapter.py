@@ -3,6 +3,8 @@ reach, against the Stripe sandbox over real HTTP."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -28,7 +30,7 @@ from application.errors import (
 )
 from domain.canonical import PriceSpec, ProductSnapshot, SubscriptionItem, SubscriptionRequest
 from domain.values import BillingPeriod, Money
-from infrastructure.sandboxes.stripe import StripeSandbox
+from infrastructure.sandboxes.stripe import StripeSandbox, build_parser
 
 KEY = "rk_test_integration_0042"
 ACCOUNT = {"name": "Acme", "currency": "EUR", "email": "ap@acme.example"}
@@ -347,3 +349,23 @@ def test_the_sandbox_webhooks_verify_with_the_adapters_verifier() -> None:
     finally:
         stripe.stop()
         server.shutdown()
+
+
+def test_the_cli_parser_takes_repeated_keys_secrets_and_faults() -> None:
+    args = build_parser().parse_args(["--port", "0", "--api-key", "sk_a", "--api-key", "rk_b", "--webhook-url",
+                                      "http://hook", "--webhook-secret", "s1", "--webhook-secret", "s2",
+                                      "--error-rate", "0.1", "--drop-event-rate", "0.5"])
+    assert args.api_keys == ["sk_a", "rk_b"] and args.webhook_secrets == ["s1", "s2"]
+    assert (args.error_rate, args.drop_event_rate, args.latency_ms, args.rate_limit) == (0.1, 0.5, None, 25)
+
+
+def test_the_cli_serves_a_sandbox_on_the_chosen_port() -> None:
+    code = "from infrastructure.sandboxes.stripe import main; main(['--port', '0', '--api-key', 'sk_cli'])"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        url = (process.stdout.readline() if process.stdout else "").split()[-1]
+        assert httpx.get(f"{url}/v1/customers", headers={"Authorization": "Bearer sk_cli"}).status_code == 200
+        assert httpx.get(f"{url}/v1/customers", headers={"Authorization": "Bearer sk_other"}).status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -11,24 +11,20 @@ before the API's idempotency layer"; results are saved "only after the execution
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import secrets
 import socket
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from infrastructure.sandboxes.base import DropConnection, IdempotencyCache, RateWindow, Request, Response, Sandbox
-from infrastructure.sandboxes.stripe import admin, billing, catalog, customers, readonly, subscriptions
+from infrastructure.sandboxes.stripe import admin, billing, catalog, customers, layers, readonly, subscriptions
 from infrastructure.sandboxes.stripe.errors import InvalidParams, StripeError
 from infrastructure.sandboxes.stripe.events import API_VERSION, Events
 from infrastructure.sandboxes.stripe.forms import decode
 from infrastructure.sandboxes.stripe.store import Obj, Store
-
-MAX_KEY = 255
 
 
 class StripeSandbox(Sandbox):
@@ -83,75 +79,35 @@ class StripeSandbox(Sandbox):
         return response
 
     def _guarded(self, request: Request, request_id: str) -> Response:
-        self._authenticate(request)
+        layers.authenticate(request, self.api_keys, revoked=self.revoked)
         allowed, _, _ = self.rate.take()
         if not allowed:
-            raise _unsaved(StripeError(429, "Request rate limit exceeded. You can learn more about rate limits "
+            raise layers.unsaved(StripeError(429, "Request rate limit exceeded. You can learn more about rate limits "
                                             "here https://stripe.com/docs/rate-limits.", code="rate_limit"))
         self._injected_faults()
         if request.method != "POST":
-            return self._execute(request)
+            return self.execute(request)
         if "json" in request.headers.get("content-type", ""):
             raise InvalidParams("Invalid request (check that your POST content type is "
                                 "application/x-www-form-urlencoded). If you have any questions, we can help at "
                                 "https://support.stripe.com/.")
         key = request.headers.get("idempotency-key")
-        return self._execute(request) if key is None else self._idempotent(request, request_id, key)
+        return self.execute(request) if key is None else layers.idempotent(self, request, request_id, key)
 
-    def _idempotent(self, request: Request, request_id: str, key: str) -> Response:
-        if not key or len(key) > MAX_KEY:
-            raise InvalidParams(f"Invalid Idempotency-Key: keys are 1 to {MAX_KEY} characters long.")
-        state, stored = self.idempotency.begin(key, _fingerprint(request))
-        if state == "replay" and stored is not None:
-            return Response(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true",
-                                                         "Original-Request": stored.headers.get("Request-Id", "")})
-        if state == "mismatch":
-            raise StripeError(400, "Keys for idempotent requests can only be used with the same parameters they "
-                                   f"were first used with. Try using a key other than '{key}' if you meant to "
-                                   "execute a different request.", type_="idempotency_error")
-        if state == "in_progress":
-            raise StripeError(409, "There is currently another in-progress request using this Idempotent Key "
-                                   "(that probably means you submitted twice, and the other request is still "
-                                   f"going through): {key}. Please try again later.",
-                              type_="idempotency_error", code="idempotency_key_in_use")
-        try:
-            response = admin.scripted_failure(self, request_id) or self._execute(request)
-        except StripeError as exc:
-            response = exc.response(request_id)
-            self.idempotency.finish(key, response if exc.saved else None)
-            return response
-        except BaseException:
-            self.idempotency.finish(key, None)
-            raise
-        response.headers["Request-Id"] = request_id
-        self.idempotency.finish(key, response)
-        return response
-
-    def _execute(self, request: Request) -> Response:
+    def execute(self, request: Request) -> Response:
         if self.faults.latency_ms:  # outside the lock: concurrent requests overlap, as at Stripe
             time.sleep(self.faults.latency_ms / 1000)
         with self.lock:
             billing.tick(self)
             return self.dispatch(request)
 
-    def _authenticate(self, request: Request) -> None:
-        key = _api_key(request.headers.get("authorization", ""))
-        if not key:
-            raise _unsaved(StripeError(401, "You did not provide an API key. You need to provide your API key in "
-                                            "the Authorization header, using Bearer auth (e.g. 'Authorization: "
-                                            "Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#"
-                                            "authentication for details, or we can help at "
-                                            "https://support.stripe.com/."))
-        if self.revoked or key not in self.api_keys:
-            raise _unsaved(StripeError(401, f"Invalid API Key provided: {_mask(key)}"))
-
     def _injected_faults(self) -> None:
         if self.chance(self.faults.error_rate):  # a failure in front of the API: nothing saved, nothing done
             self.stats["fault:5xx"] += 1
-            raise _unsaved(StripeError(500, "An unknown error occurred", type_="api_error"))
+            raise layers.unsaved(StripeError(500, "An unknown error occurred", type_="api_error"))
         if self.chance(self.faults.throttle_rate):
             self.stats["fault:429"] += 1
-            raise _unsaved(StripeError(429, "Request rate limit exceeded. You can learn more about rate limits "
+            raise layers.unsaved(StripeError(429, "Request rate limit exceeded. You can learn more about rate limits "
                                             "here https://stripe.com/docs/rate-limits.", code="rate_limit"))
 
     def _event_fault(self, kind: str) -> bool:
@@ -165,8 +121,9 @@ class StripeSandbox(Sandbox):
     def not_found(self, request: Request, *, method_not_allowed: bool) -> Response:
         if request.path.startswith("/__sandbox/"):
             return super().not_found(request, method_not_allowed=method_not_allowed)
-        raise _unsaved(StripeError(404, f"Unrecognized request URL ({request.method}: {request.path}). Please see "
-                                        "https://stripe.com/docs or we can help at https://support.stripe.com/."))
+        message = (f"Unrecognized request URL ({request.method}: {request.path}). Please see "
+                   "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+        raise layers.unsaved(StripeError(404, message))
 
     def server_error(self, request: Request) -> Response:
         return StripeError(500, "An unknown error occurred", type_="api_error").response("req_injected")
@@ -207,33 +164,3 @@ class StripeSandbox(Sandbox):
     def stop(self) -> None:
         self.events.close()
         super().stop()
-
-
-def _unsaved(error: StripeError) -> StripeError:
-    error.saved = False
-    return error
-
-
-def _fingerprint(request: Request) -> str:
-    pairs = sorted(parse_qsl(request.body.decode("utf-8", errors="replace"), keep_blank_values=True))
-    return json.dumps([request.method, request.path, pairs])
-
-
-def _api_key(header: str) -> str | None:
-    """Bearer <key>, or Basic auth with the key as user name and no password (curl -u sk_test_…:)."""
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip() or None
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(value.strip()).decode().partition(":")[0] or None
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-    return None
-
-
-def _mask(key: str) -> str:
-    """Stripe shows a refused key's kind and last four characters only: sk_test_********1234."""
-    parts = key.split("_")
-    prefix = "_".join(parts[:2]) + "_" if len(parts) > 2 else ""
-    return prefix + "*" * max(4, len(key) - len(prefix) - 4) + key[-4:]

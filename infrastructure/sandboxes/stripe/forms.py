@@ -27,7 +27,7 @@ def decode(text: str) -> dict[str, Any]:
         if match is None:
             raise InvalidParams(f"Invalid parameter name: {key}", param=key)
         _insert(root, [match.group(1), *_PART.findall(match.group(2))], value, key)
-    return _listify(root)
+    return {key: _listify(value) for key, value in root.items()}  # the top level stays a hash
 
 
 def _insert(node: dict[str, Any], path: list[str], value: str, key: str) -> None:

@@ -114,9 +114,9 @@ def canonical_status(subscription: Mapping[str, Any]) -> str:
 
 def subscription_to_canonical(subscription: Mapping[str, Any], version: str = "") -> BillingSubscription:
     sub_id = read(subscription, "id", str, "subscription") or ""
-    customer = subscription.get("customer")
-    customer_id = read(subscription, "customer", dict, "subscription").get("id") if isinstance(
-        customer, Mapping) else read(subscription, "customer", str, "subscription")
+    customer = subscription.get("customer")  # an id, or the customer object when expanded
+    customer_id = (read(customer, "id", str, "subscription.customer") if isinstance(customer, Mapping)
+                   else read(subscription, "customer", str, "subscription"))
     return BillingSubscription(
         billing_id=sub_id, number=sub_id, status=canonical_status(subscription),
         account_billing_id=str(customer_id), order_crm_id=metadata(subscription, "subscription").get(ORDER_KEY),
