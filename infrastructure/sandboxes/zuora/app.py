@@ -35,11 +35,11 @@ from infrastructure.sandboxes.zuora.errors import (
     failure,
     failure_body,
 )
+from infrastructure.sandboxes.zuora.idempotency import idempotent
 from infrastructure.sandboxes.zuora.routes import register
 from infrastructure.sandboxes.zuora.state import Tenant
 
 DEFAULT_TERMS = ("Due Upon Receipt", "Net 15", "Net 30", "Net 45", "Net 60", "Net 90")
-KEY_LIMIT = 255
 Handler = Callable[[Request], Response]
 
 
@@ -95,7 +95,7 @@ class ZuoraSandbox(Sandbox):
                 return answer(401, failure_body(90000011, "Authentication error"))
             key = request.headers.get("idempotency-key")
             if key is not None and request.method in ("POST", "PATCH"):
-                return self._idempotent(request, key, lambda: self._run(handler, request, crud))
+                return idempotent(self.idempotency, request, key, lambda: self._run(handler, request, crud))
             return self._run(handler, request, crud)
 
         self.route(method, pattern, guarded)
@@ -111,24 +111,6 @@ class ZuoraSandbox(Sandbox):
         except ValueError:  # a body that is not JSON
             failed = CrudFailure("INVALID_VALUE", "malformed JSON") if crud else None
             return crud_failure(failed) if failed else failure(ZuoraFailure("query", "20", "Malformed JSON body"))
-
-    def _idempotent(self, request: Request, key: str, run: Callable[[], Response]) -> Response:
-        if len(key) >= KEY_LIMIT:
-            return answer(400, failure_body(50000020, f"idempotency-key must be shorter than {KEY_LIMIT} characters"))
-        fingerprint = f"{request.method} {request.path}"  # Zuora: a mismatch is another URL or method
-        state, stored = self.idempotency.begin(key, fingerprint)
-        if state == "replay" and stored is not None:
-            return stored
-        if state == "in_progress":
-            return answer(409, failure_body(50000050, "A request with this idempotency-key is still in progress"))
-        if state == "mismatch":
-            return answer(422, failure_body(50000020, "This idempotency-key was used with another URL or method"))
-        response: Response | None = None
-        try:
-            response = run()
-        finally:
-            self.idempotency.finish(key, response)
-        return response
 
     # -- vendor shapes of the base hooks -----------------------------------------------------
     def not_found(self, request: Request, *, method_not_allowed: bool) -> Response:
