@@ -96,10 +96,6 @@ class SalesforceHttp(VendorHttp):
         return parse_json(self.request(method, path, **kwargs))
 
     # -- hooks -----------------------------------------------------------------------------
-    def _idempotency_header(self) -> str:
-        # Salesforce has no idempotency header; writes are made idempotent by upserts on Concord_Id__c.
-        return "X-Concord-Idempotency-Key"
-
     def _observe(self, response: httpx.Response) -> None:
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         if match is not None:

@@ -102,12 +102,12 @@ class SalesforceCrm:
 
     # -- writes ------------------------------------------------------------------------------
     def write_status(self, entity: str, crm_id: str, status: SyncStatus, idempotency_key: str) -> None:
-        """PATCH the sync fields. Setting the same values twice is harmless, so the key is not needed."""
+        """PATCH the sync fields. Setting the same values twice is harmless: Salesforce has no idempotency
+        header, and this write needs none, so the key is not sent."""
         with _as_permanent():
             body = mapping.status_to_sf(entity, status)
             sobject = mapping.sobject_for(entity)
-        self.http.request("PATCH", self.http.data(f"sobjects/{sobject}/{checked_id(crm_id)}"), json=body,
-                          idempotency_key=idempotency_key)
+        self.http.request("PATCH", self.http.data(f"sobjects/{sobject}/{checked_id(crm_id)}"), json=body)
 
     def upsert(self, sobject: str, external_id: str, fields: Mapping[str, Any]) -> tuple[str, bool]:
         """Create or update by Concord_Id__c: (record id, created). 201 created; 200 or 204 updated."""
