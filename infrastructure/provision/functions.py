@@ -85,6 +85,8 @@ def _event_source(resolver: Resolver, event: Any, queues: Queues, tables: Tables
             starting_position=props["StartingPosition"],
             on_failure_queue_logical_id=_logical_id(on_failure) if on_failure else None,
             report_batch_item_failures=reports,
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            bisect_batch_on_function_error=bool(props.get("BisectBatchOnFunctionError", False)),
         )
     if kind == "HttpApi":
         return HttpRoute(method=props["Method"].upper(), path=props["Path"])

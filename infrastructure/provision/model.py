@@ -59,6 +59,8 @@ class StreamSource:
     starting_position: str
     on_failure_queue_logical_id: str | None
     report_batch_item_failures: bool
+    maximum_retry_attempts: int = -1  # Lambda's default for streams: retry until the record expires
+    bisect_batch_on_function_error: bool = False
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,18 @@ def test_function_environment_names_resources_that_exist(topology, aws):
     assert env["CONCORD_EVENT_STORE"] == "dynamodb" and env["CONCORD_STAGE"] == STAGE
 
 
+def test_outbox_relay_reads_the_events_tables_stream_and_dead_letters_to_an_existing_queue(topology, aws):
+    table = aws["dynamodb"].describe_table(TableName=f"concord-{STAGE}-events")["Table"]
+    relay = "entrypoints.lambdas.outbox_relay.handler"
+    (spec,) = [s for s in topology.functions.values() if s.handler == relay]
+    (source,) = spec.events
+    assert source.stream_arn == table["LatestStreamArn"]
+    assert source.report_batch_item_failures and source.bisect_batch_on_function_error
+    assert 0 < source.maximum_retry_attempts < 10_000  # bounded: a poison record cannot stall the shard
+    on_failure = topology.queues[source.on_failure_queue_logical_id]
+    assert on_failure.url in _queue_urls(aws["sqs"]).values()
+
+
 def test_schedules_are_recorded_for_the_local_runtime(topology):
     schedules = {spec.handler: source.expression for source, spec in topology.schedules}
     assert schedules == {
