@@ -108,8 +108,9 @@ def salesforce(settings: Settings, tokens: Any) -> Any:
 
     instance_url = tokens.details("salesforce").instance_url or settings.salesforce_url
     http = SalesforceHttp(instance_url, tokens=tokens, api_version=settings.salesforce_api_version,
+                          call_client=settings.salesforce_integration_client,
                           bucket=TokenBucket(settings.salesforce_rate_per_s))
-    return SalesforceCrm(http, integration_client=settings.salesforce_integration_client)
+    return SalesforceCrm(http)
 
 
 def zuora(settings: Settings, tokens: Any) -> Any:
