@@ -310,6 +310,24 @@ def test_collections_upsert_reports_created_per_record(api: httpx.Client):
     assert [r["created"] for r in answer.json()] == [False, True]
 
 
+def test_collections_read_by_ids_with_null_for_the_missing(api: httpx.Client):
+    record_id = create(api, "Account", {"Name": "A"})
+    answer = api.get(f"{V}/composite/sobjects/Account", params={"ids": f"{record_id},0015g00000000zzAAA",
+                                                                 "fields": "Id,Name"})
+    assert answer.status_code == 200
+    found, missing = answer.json()
+    assert found["Name"] == "A" and missing is None
+
+
+def test_collections_delete_by_ids_answers_per_record(api: httpx.Client):
+    record_id = create(api, "Account", {"Name": "A"})
+    answer = api.delete(f"{V}/composite/sobjects", params={"ids": f"{record_id},0015g00000000zzAAA"})
+    assert answer.status_code == 200
+    deleted, unknown = answer.json()
+    assert deleted == {"id": record_id, "success": True, "errors": []}
+    assert unknown["success"] is False and unknown["errors"][0]["statusCode"] == "NOT_FOUND"
+
+
 # -- §0 #5 / §1.4: the daily quota ------------------------------------------------------------------
 
 def test_every_rest_answer_carries_sforce_limit_info(api: httpx.Client):

@@ -1,5 +1,4 @@
-"""sObject Collections (≤200 records, allOrNone default false, per-record `statusCode` errors) and
-Composite (≤25 subrequests, `@{ref.field}` references, always HTTP 200 at the top: VENDORS §0 #4)."""
+"""Composite (≤25 subrequests, `@{ref.field}` references, always HTTP 200 at the top: VENDORS §0 #4)."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from infrastructure.sandboxes.base import Request, Response
+from infrastructure.sandboxes.salesforce import sobject_collections
 from infrastructure.sandboxes.salesforce.responses import sf_error, sf_json
 from infrastructure.sandboxes.salesforce.schema import SfError
 
@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from infrastructure.sandboxes.salesforce.server import SalesforceSandbox
 
 V = r"/services/data/v(?P<version>\d+\.\d)"
-MAX_RECORDS, MAX_SUBREQUESTS = 200, 25
-ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all "
-               "records were valid and the request was using AllOrNone header", "fields": []}
+MAX_SUBREQUESTS = 25
 HALTED = [{"errorCode": "PROCESSING_HALTED", "message": "The transaction was rolled back since another operation "
            "in the same transaction failed."}]
 _REF = re.compile(r"@\{([A-Za-z0-9_]+)\.([^}]+)\}")
@@ -37,58 +35,8 @@ def register(sandbox: SalesforceSandbox) -> None:
                 return sf_error(error)
         return serve
 
-    sandbox.route("POST", f"{V}/composite/sobjects/?", guarded(lambda s, r: collection(s, r, "create")))
-    sandbox.route("PATCH", f"{V}/composite/sobjects/?", guarded(lambda s, r: collection(s, r, "update")))
-    sandbox.route("PATCH", f"{V}/composite/sobjects/(?P<obj>\\w+)/(?P<field>\\w+)",
-                  guarded(lambda s, r: collection(s, r, "upsert")))
+    sobject_collections.register(sandbox, guarded)
     sandbox.route("POST", f"{V}/composite/?", guarded(composite))
-
-
-def _one(sandbox: SalesforceSandbox, request: Request, kind: str, record: Any, tx: Any) -> dict[str, Any]:
-    """One record of a collection: its result, or its error in the collections shape."""
-    record_id = record.get("Id") if isinstance(record, dict) else None
-    try:
-        if not isinstance(record, dict) or not isinstance(record.get("attributes"), dict):
-            raise SfError("INVALID_TYPE", "Must send a concrete entity type.")
-        obj = request.params.get("obj") or record["attributes"].get("type", "")
-        values = {k: v for k, v in record.items() if k not in ("attributes", "Id")}
-        if kind == "create":
-            return {"id": sandbox.org.insert(obj, values, tx), "success": True, "errors": []}
-        if kind == "update":
-            sandbox.org.update(obj, str(record_id or ""), values, tx)
-            return {"id": record_id, "success": True, "errors": []}
-        field = request.params["field"]
-        matches = sandbox.org.find_by_external_id(obj, field, str(values.get(field, "")))
-        if len(matches) > 1:
-            raise SfError("DUPLICATE_EXTERNAL_ID", f"{field}: more than one record found for external id field",
-                          [field])
-        if matches:
-            sandbox.org.update(obj, matches[0]["Id"], values, tx)
-            return {"id": matches[0]["Id"], "success": True, "errors": [], "created": False}
-        return {"id": sandbox.org.insert(obj, values, tx), "success": True, "errors": [], "created": True}
-    except SfError as error:
-        failed: dict[str, Any] = {"success": False, "errors": [error.as_collection()]}
-        return {"id": record_id, **failed} if record_id else failed
-
-
-def collection(sandbox: SalesforceSandbox, request: Request, kind: str) -> Response:
-    body = request.json() if request.body else None
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise SfError("JSON_PARSER_ERROR", "The request body must be an object with a records array")
-    records: list[Any] = body["records"]
-    if len(records) > MAX_RECORDS:
-        raise SfError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
-    all_or_none = bool(body.get("allOrNone", False))
-    results: list[dict[str, Any]] = []
-    try:
-        with sandbox.transaction(request, atomic=all_or_none) as tx:
-            results = [_one(sandbox, request, kind, record, tx) for record in records]
-            if all_or_none and not all(r["success"] for r in results):
-                raise Rollback
-    except Rollback:
-        results = [r if not r["success"] else {"id": r["id"], "success": False, "errors": [ROLLED_BACK]}
-                   for r in results]
-    return sf_json(200, results)
 
 
 def _resolve(value: Any, done: dict[str, Any]) -> Any:
