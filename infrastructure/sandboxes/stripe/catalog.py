@@ -3,6 +3,8 @@ tax_behavior: any other parameter on update (unit_amount …) is an unknown para
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -23,44 +25,48 @@ _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,255}$")
 
 
 def register(api: StripeSandbox) -> None:
-    def create_product(request: Request) -> Response:
-        form = api.form(request)
-        p.only(form, ("id", *PRODUCT_UPDATE))
-        p.text(form, "name", required=True)
-        custom = p.text(form, "id")
-        if custom is not None and not _CUSTOM_ID.match(custom):
-            raise InvalidParams(f"Invalid id: {custom}", param="id")
-        if custom and api.store.exists("product", custom):
-            raise StripeError(400, "Product already exists.", code="resource_already_exists", param="id")
-        product = api.store.new("prod", "product", custom) | _product_defaults()
-        return api.ok(api.store.save(_product(product, form, api.store.now())))
-
-    def update_product(request: Request) -> Response:
-        product = api.store.get("product", request.params["id"])
-        form = api.form(request)
-        p.only(form, PRODUCT_UPDATE)
-        return api.ok(api.store.save(_product(product, form, api.store.now())))
-
-    def create_price(request: Request) -> Response:
-        form = api.form(request)
-        p.only(form, PRICE_CREATE)
-        product_id = p.text(form, "product", required=True) or ""
-        if not api.store.exists("product", product_id):
-            raise StripeError(400, f"No such product: '{product_id}'", code="resource_missing", param="product")
-        price = api.store.new("price", "price") | _price_defaults(product_id)
-        price.update(_amount(form), currency=_currency(form), recurring=_recurring(form))
-        price["type"] = "recurring" if price["recurring"] else "one_time"
-        return api.ok(api.store.save(_price_details(price, form)))
-
-    def update_price(request: Request) -> Response:
-        price = api.store.get("price", request.params["id"])
-        form = api.form(request)
-        p.only(form, PRICE_UPDATE)
-        return api.ok(api.store.save(_price_details(price, form)))
-
-    _routes(api, "product", "products", create_product, update_product, ("active", "description", "name"))
-    _routes(api, "price", "prices", create_price, update_price,
+    _routes(api, "product", "products", _create_product, _update_product, ("active", "description", "name"))
+    _routes(api, "price", "prices", _create_price, _update_price,
             ("active", "currency", "lookup_key", "product", "type"))
+
+
+def _create_product(api: StripeSandbox, request: Request) -> Response:
+    form = api.form(request)
+    p.only(form, ("id", *PRODUCT_UPDATE))
+    p.text(form, "name", required=True)
+    custom = p.text(form, "id")
+    if custom is not None and not _CUSTOM_ID.match(custom):
+        raise InvalidParams(f"Invalid id: {custom}", param="id")
+    if custom and api.store.exists("product", custom):
+        raise StripeError(400, "Product already exists.", code="resource_already_exists", param="id")
+    product = api.store.new("prod", "product", custom) | _product_defaults()
+    return api.ok(api.store.save(_product(product, form, api.store.now())))
+
+
+def _update_product(api: StripeSandbox, request: Request) -> Response:
+    product = copy.deepcopy(api.store.get("product", request.params["id"]))  # saved only if all params pass
+    form = api.form(request)
+    p.only(form, PRODUCT_UPDATE)
+    return api.ok(api.store.save(_product(product, form, api.store.now())))
+
+
+def _create_price(api: StripeSandbox, request: Request) -> Response:
+    form = api.form(request)
+    p.only(form, PRICE_CREATE)
+    product_id = p.text(form, "product", required=True) or ""
+    if not api.store.exists("product", product_id):
+        raise StripeError(400, f"No such product: '{product_id}'", code="resource_missing", param="product")
+    price = api.store.new("price", "price") | _price_defaults(product_id)
+    price.update(_amount(form), currency=_currency(form), recurring=_recurring(form))
+    price["type"] = "recurring" if price["recurring"] else "one_time"
+    return api.ok(api.store.save(_price_details(price, form)))
+
+
+def _update_price(api: StripeSandbox, request: Request) -> Response:
+    price = copy.deepcopy(api.store.get("price", request.params["id"]))  # saved only if all params pass
+    form = api.form(request)
+    p.only(form, PRICE_UPDATE)
+    return api.ok(api.store.save(_price_details(price, form)))
 
 
 def _routes(api: StripeSandbox, kind: str, plural: str, create: Any, update: Any, filters: tuple[str, ...]) -> None:
@@ -79,11 +85,11 @@ def _routes(api: StripeSandbox, kind: str, plural: str, create: Any, update: Any
     def retrieve(request: Request) -> Response:
         return api.ok(api.store.get(kind, request.params["id"]))
 
-    api.route("POST", f"/v1/{plural}", create)
+    api.route("POST", f"/v1/{plural}", functools.partial(create, api))
     api.route("GET", f"/v1/{plural}", listing)
     api.route("GET", f"/v1/{plural}/search", search)
     api.route("GET", rf"/v1/{plural}/(?P<id>[^/]+)", retrieve)
-    api.route("POST", rf"/v1/{plural}/(?P<id>[^/]+)", update)
+    api.route("POST", rf"/v1/{plural}/(?P<id>[^/]+)", functools.partial(update, api))
 
 
 def _text(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -22,52 +23,58 @@ SEARCH_FIELDS = ("created", "email", "name", "phone")
 
 
 def register(api: StripeSandbox) -> None:
-    def create(request: Request) -> Response:
-        form = api.form(request)
-        customer = _apply(api.store.new("cus", "customer") | _defaults(), form)
-        api.store.save(customer)
-        api.emit(request, "customer.created", customer)
-        return api.ok(customer)
+    for method, pattern, handler in ROUTES:
+        api.route(method, pattern, functools.partial(handler, api))
 
-    def retrieve(request: Request) -> Response:
-        return api.ok(_visible(api.store.get("customer", request.params["id"])))
 
-    def update(request: Request) -> Response:
-        customer = _live(api, request.params["id"])
-        before = copy.deepcopy(customer)
-        _apply(customer, api.form(request))
-        api.store.save(customer)
-        if changed(before, customer):
-            api.emit(request, "customer.updated", customer, changed(before, customer))
-        return api.ok(customer)
+def _create(api: StripeSandbox, request: Request) -> Response:
+    form = api.form(request)
+    customer = _apply(api.store.new("cus", "customer") | _defaults(), form)
+    api.store.save(customer)
+    api.emit(request, "customer.created", customer)
+    return api.ok(customer)
 
-    def delete(request: Request) -> Response:
-        customer = _live(api, request.params["id"])
-        customer["deleted"] = True
-        api.store.save(customer)
-        api.emit(request, "customer.deleted", {k: v for k, v in customer.items() if k != "deleted"})
-        return api.ok(_visible(customer))
 
-    def listing(request: Request) -> Response:
-        query = api.form(request)
-        p.only(query, ("limit", "starting_after", "ending_before", "email", "expand"))
-        email = p.text(query, "email")
-        items = api.store.newest_first("customer", lambda c: not c.get("deleted") and
-                                       (email is None or c.get("email") == email))
-        return api.ok(api.store.list_page("customer", "/v1/customers", query, items))
+def _retrieve(api: StripeSandbox, request: Request) -> Response:
+    return api.ok(_visible(api.store.get("customer", request.params["id"])))
 
-    def search(request: Request) -> Response:
-        query = api.form(request)
-        p.only(query, ("query", "limit", "page", "expand"))
-        items = api.store.newest_first("customer", lambda c: not c.get("deleted"))
-        return api.ok(api.store.search_page("/v1/customers/search", query, items, SEARCH_FIELDS))
 
-    api.route("POST", "/v1/customers", create)
-    api.route("GET", "/v1/customers", listing)
-    api.route("GET", "/v1/customers/search", search)
-    api.route("GET", r"/v1/customers/(?P<id>[^/]+)", retrieve)
-    api.route("POST", r"/v1/customers/(?P<id>[^/]+)", update)
-    api.route("DELETE", r"/v1/customers/(?P<id>[^/]+)", delete)
+def _update(api: StripeSandbox, request: Request) -> Response:
+    before = _live(api, request.params["id"])
+    customer = _apply(copy.deepcopy(before), api.form(request))  # all or nothing: a bad param changes nothing
+    api.store.save(customer)
+    if changed(before, customer):
+        api.emit(request, "customer.updated", customer, changed(before, customer))
+    return api.ok(customer)
+
+
+def _delete(api: StripeSandbox, request: Request) -> Response:
+    customer = _live(api, request.params["id"])
+    customer["deleted"] = True
+    api.store.save(customer)
+    api.emit(request, "customer.deleted", {k: v for k, v in customer.items() if k != "deleted"})
+    return api.ok(_visible(customer))
+
+
+def _listing(api: StripeSandbox, request: Request) -> Response:
+    query = api.form(request)
+    p.only(query, ("limit", "starting_after", "ending_before", "email", "expand"))
+    email = p.text(query, "email")
+    items = api.store.newest_first("customer", lambda c: not c.get("deleted") and
+                                   (email is None or c.get("email") == email))
+    return api.ok(api.store.list_page("customer", "/v1/customers", query, items))
+
+
+def _search(api: StripeSandbox, request: Request) -> Response:
+    query = api.form(request)
+    p.only(query, ("query", "limit", "page", "expand"))
+    items = api.store.newest_first("customer", lambda c: not c.get("deleted"))
+    return api.ok(api.store.search_page("/v1/customers/search", query, items, SEARCH_FIELDS))
+
+
+ROUTES = (("POST", "/v1/customers", _create), ("GET", "/v1/customers", _listing),
+          ("GET", "/v1/customers/search", _search), ("GET", r"/v1/customers/(?P<id>[^/]+)", _retrieve),
+          ("POST", r"/v1/customers/(?P<id>[^/]+)", _update), ("DELETE", r"/v1/customers/(?P<id>[^/]+)", _delete))
 
 
 def _defaults() -> Obj:

@@ -9,6 +9,7 @@ charged) until that invoice is paid through the admin endpoint.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import TYPE_CHECKING, Any
 
 from infrastructure.sandboxes.base import Request, Response
@@ -30,51 +31,60 @@ _ENDED = ("canceled", "incomplete_expired")
 
 
 def register(api: StripeSandbox) -> None:
-    def create(request: Request) -> Response:
-        return api.ok(_create(api, request))
+    for method, pattern, handler in ROUTES:
+        api.route(method, pattern, functools.partial(handler, api))
 
-    def update(request: Request) -> Response:
-        current = api.store.get("subscription", request.params["id"])
-        form = api.form(request)
-        p.only(form, UPDATE)
-        if current["status"] in _ENDED and set(form) - {"metadata", "expand"}:
-            raise StripeError(400, "A canceled subscription can only update its cancellation_details and metadata.")
-        subscription = copy.deepcopy(current)  # all or nothing: a failing item leaves the stored one as it was
-        _apply(api, subscription, form)
-        api.store.save(subscription)
-        previous = changed(current, subscription)
-        if previous:
-            api.emit(request, "customer.subscription.updated", subscription, previous)
-        return api.ok(subscription)
 
-    def cancel(request: Request) -> Response:
-        subscription = api.store.get("subscription", request.params["id"])
-        p.only(api.form(request), ("invoice_now", "prorate", "cancellation_details", "expand"))
-        if subscription["status"] in _ENDED:
-            raise StripeError(400, f"This subscription has already been canceled: {subscription['id']}.")
-        return api.ok(billing.end_now(api, subscription, request=request))
+def _create_route(api: StripeSandbox, request: Request) -> Response:
+    return api.ok(_create(api, request))
 
-    def listing(request: Request) -> Response:
-        query = api.form(request)
-        p.only(query, ("limit", "starting_after", "ending_before", "customer", "price", "status", "expand"))
-        return api.ok(api.store.list_page("subscription", "/v1/subscriptions", query,
-                                          api.store.newest_first("subscription", _filter(query))))
 
-    def search(request: Request) -> Response:
-        query = api.form(request)
-        p.only(query, ("query", "limit", "page", "expand"))
-        return api.ok(api.store.search_page("/v1/subscriptions/search", query,
-                                            api.store.newest_first("subscription"), SEARCH_FIELDS))
+def _update(api: StripeSandbox, request: Request) -> Response:
+    current = api.store.get("subscription", request.params["id"])
+    form = api.form(request)
+    p.only(form, UPDATE)
+    if current["status"] in _ENDED and set(form) - {"metadata", "expand"}:
+        raise StripeError(400, "A canceled subscription can only update its cancellation_details and metadata.")
+    subscription = copy.deepcopy(current)  # all or nothing: a failing item leaves the stored one as it was
+    _apply(api, subscription, form)
+    api.store.save(subscription)
+    previous = changed(current, subscription)
+    if previous:
+        api.emit(request, "customer.subscription.updated", subscription, previous)
+    return api.ok(subscription)
 
-    def retrieve(request: Request) -> Response:
-        return api.ok(api.store.get("subscription", request.params["id"]))
 
-    api.route("POST", "/v1/subscriptions", create)
-    api.route("GET", "/v1/subscriptions", listing)
-    api.route("GET", "/v1/subscriptions/search", search)
-    api.route("GET", r"/v1/subscriptions/(?P<id>[^/]+)", retrieve)
-    api.route("POST", r"/v1/subscriptions/(?P<id>[^/]+)", update)
-    api.route("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", cancel)
+def _cancel(api: StripeSandbox, request: Request) -> Response:
+    subscription = api.store.get("subscription", request.params["id"])
+    p.only(api.form(request), ("invoice_now", "prorate", "cancellation_details", "expand"))
+    if subscription["status"] in _ENDED:
+        raise StripeError(400, f"This subscription has already been canceled: {subscription['id']}.")
+    return api.ok(billing.end_now(api, subscription, request=request))
+
+
+def _listing(api: StripeSandbox, request: Request) -> Response:
+    query = api.form(request)
+    p.only(query, ("limit", "starting_after", "ending_before", "customer", "price", "status", "expand"))
+    return api.ok(api.store.list_page("subscription", "/v1/subscriptions", query,
+                                      api.store.newest_first("subscription", _filter(query))))
+
+
+def _search(api: StripeSandbox, request: Request) -> Response:
+    query = api.form(request)
+    p.only(query, ("query", "limit", "page", "expand"))
+    return api.ok(api.store.search_page("/v1/subscriptions/search", query,
+                                        api.store.newest_first("subscription"), SEARCH_FIELDS))
+
+
+def _retrieve(api: StripeSandbox, request: Request) -> Response:
+    return api.ok(api.store.get("subscription", request.params["id"]))
+
+
+ROUTES = (("POST", "/v1/subscriptions", _create_route), ("GET", "/v1/subscriptions", _listing),
+          ("GET", "/v1/subscriptions/search", _search),
+          ("GET", r"/v1/subscriptions/(?P<id>[^/]+)", _retrieve),
+          ("POST", r"/v1/subscriptions/(?P<id>[^/]+)", _update),
+          ("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", _cancel))
 
 
 def _create(api: StripeSandbox, request: Request) -> Obj:
