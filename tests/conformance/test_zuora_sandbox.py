@@ -508,7 +508,9 @@ def test_a_callout_carries_basic_auth_a_request_id_and_the_documented_body(http,
         assert sent["Zuora-Request-Id"]
         assert set(body) == {"eventType", "objectType", "objectId", "accountId", "accountNumber", "eventTime"}
         assert (body["eventType"], body["objectType"]) == ("SubscriptionCreated", "subscription")
-        assert body["accountNumber"] == account["accountNumber"] and body["eventTime"].endswith("Z")
+        sub = http.get(f"{url}/object-query/subscriptions", headers=headers).json()["data"][0]
+        assert body["accountNumber"] == account["accountNumber"] and body["objectId"] == sub["id"]
+        assert body["eventTime"] == sub["updatedDate"]  # the object's UpdatedDate (docs/zuora-callout.md)
     finally:
         sandbox.wait_for_callouts()
 
@@ -540,5 +542,21 @@ def test_callout_faults_drop_or_duplicate_events(http, receiver_factory, with_ca
         http.put(f"{url}/v1/accounts/{account}", json={"name": "Never"}, headers=headers)
         assert sandbox.wait_for_callouts()
         assert len(receiver.seen) == 2 and receiver.seen[0][1] == receiver.seen[1][1]
+    finally:
+        sandbox.wait_for_callouts()
+
+
+def test_two_changes_in_one_second_give_two_distinct_callouts(http, receiver_factory, with_callouts):
+    """concord deduplicates on objectId + eventType + eventTime (docs/zuora-callout.md)."""
+    receiver = receiver_factory()
+    sandbox, url = with_callouts(receiver)
+    try:
+        headers = auth(http, url)
+        account = new_account(http, url, headers)["accountId"]
+        for name in ("One", "Two"):
+            http.put(f"{url}/v1/accounts/{account}", json={"name": name}, headers=headers)
+        assert sandbox.wait_for_callouts()
+        keys = {(b["objectId"], b["eventType"], b["eventTime"]) for _, b in receiver.seen}
+        assert len(receiver.seen) == 2 and len(keys) == 2
     finally:
         sandbox.wait_for_callouts()

@@ -33,10 +33,13 @@ class Callouts:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def emit(self, event_type: str, object_type: str, object_id: str, account: dict[str, Any]) -> None:
+    def emit(self, event_type: str, object_type: str, object_id: str, account: dict[str, Any],
+             event_time: str | None = None) -> None:
+        """Queue one callout. `event_time` is the object's UpdatedDate, as docs/zuora-callout.md asks
+        templates to send: concord deduplicates on objectId + eventType + eventTime."""
+        now = datetime.fromtimestamp(self.sandbox.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"eventType": event_type, "objectType": object_type, "objectId": object_id,
-                "accountId": account["id"], "accountNumber": account["accountNumber"],
-                "eventTime": datetime.fromtimestamp(self.sandbox.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+                "accountId": account["id"], "accountNumber": account["accountNumber"], "eventTime": event_time or now}
         faults = self.sandbox.faults
         if self.sandbox.chance(faults.drop_event_rate):
             self.sandbox.stats["fault:drop_event"] += 1

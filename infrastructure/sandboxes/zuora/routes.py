@@ -39,7 +39,7 @@ def update_account(sb: ZuoraSandbox, request: Request) -> Response:
         accounts.check_account(body, sb.currencies, sb.payment_terms, partial=True)
         accounts.update_account(sb.tenant, account, body)
         event_account = dict(account)
-    sb.callouts.emit("AccountUpdated", "account", event_account["id"], event_account)
+    sb.callouts.emit("AccountUpdated", "account", event_account["id"], event_account, event_account["updatedDate"])
     return ok({})
 
 
@@ -67,7 +67,7 @@ def place_order(sb: ZuoraSandbox, request: Request) -> Response:
         emitted = [(kind, dict(sb.tenant.subscriptions[n])) for kind, n in events]
         owners = {sub["accountId"]: dict(sb.tenant.accounts[sub["accountId"]]) for _, sub in emitted}
     for kind, sub in emitted:
-        sb.callouts.emit(kind, "subscription", sub["id"], owners[sub["accountId"]])
+        sb.callouts.emit(kind, "subscription", sub["id"], owners[sub["accountId"]], sub["updatedDate"])
     return ok(result)
 
 

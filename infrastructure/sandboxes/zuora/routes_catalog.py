@@ -83,7 +83,8 @@ def record_payment(sb: ZuoraSandbox, request: Request) -> Response:
                   "EffectiveDate": sb.tenant.today(), "UpdatedDate": stamp}
         sb.tenant.payments[payment_id] = record
         owner = dict(account)
-    sb.callouts.emit("PaymentFailed" if outcome == "failed" else "PaymentProcessed", "payment", payment_id, owner)
+    kind = "PaymentFailed" if outcome == "failed" else "PaymentProcessed"
+    sb.callouts.emit(kind, "payment", payment_id, owner, record["UpdatedDate"])
     return answer(200, record)
 
 
