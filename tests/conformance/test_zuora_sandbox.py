@@ -560,3 +560,18 @@ def test_two_changes_in_one_second_give_two_distinct_callouts(http, receiver_fac
         assert len(receiver.seen) == 2 and len(keys) == 2
     finally:
         sandbox.wait_for_callouts()
+
+
+def test_catalog_products_page_by_number_and_object_query_by_cursor(zuora, http):
+    """UNVERIFIED: /v1/catalog/products paging by `page` with a `nextPage` URL (and its 40 cap) is from the
+    API reference as remembered, not re-checked; object-query's cursor and 99 cap are in VENDORS §2."""
+    _, url = zuora
+    headers = auth(http, url)
+    for _ in range(3):
+        new_price(http, url, headers)
+    first = http.get(f"{url}/v1/catalog/products", params={"pageSize": 2}, headers=headers).json()
+    assert len(first["products"]) == 2 and first["nextPage"].startswith("/v1/catalog/products?page=2")
+    assert len(http.get(f"{url}{first['nextPage']}", headers=headers).json()["products"]) == 1
+    rows = http.get(f"{url}/object-query/products", params={"pageSize": 99}, headers=headers).json()
+    assert len(rows["data"]) == 3 and "nextPage" not in rows and rows["data"][0]["sku"].startswith("W-")
+    assert http.get(f"{url}/object-query/products", params={"pageSize": 100}, headers=headers).status_code == 400

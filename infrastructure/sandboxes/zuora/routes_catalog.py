@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from infrastructure.sandboxes.zuora.app import ZuoraSandbox
 
 KEY = r"(?P<key>[^/]+)"
+CATALOG_PAGE_MAX = 40
 Write = Callable[[Tenant, Any, str | None], str]
 
 
@@ -35,10 +36,28 @@ def product(sb: ZuoraSandbox, request: Request) -> Response:
 
 
 def products(sb: ZuoraSandbox, request: Request) -> Response:
+    """GET /v1/catalog/products: `page` (from 1) and `pageSize` (at most 40); `nextPage` is a URL."""
+    try:
+        page, size = int(request.arg("page") or 1), int(request.arg("pageSize") or 10)
+    except ValueError as exc:
+        raise ZuoraFailure("catalog", "20", "'page' and 'pageSize' must be numbers") from exc
+    if page < 1 or not 1 <= size <= CATALOG_PAGE_MAX:
+        raise ZuoraFailure("catalog", "20", f"'pageSize' must be between 1 and {CATALOG_PAGE_MAX}")
     with sb.lock:
         rows = list(sb.tenant.products.values())
-        paged = query.page(request, rows, lambda p: catalog.catalog_product(sb.tenant, p))
-    return ok({"products": paged["data"], **({"nextPage": paged["nextPage"]} if "nextPage" in paged else {})})
+        shown = [catalog.catalog_product(sb.tenant, p) for p in rows[(page - 1) * size:page * size]]
+    more = {"nextPage": f"/v1/catalog/products?page={page + 1}&pageSize={size}"} if page * size < len(rows) else {}
+    return ok({"products": shown, **more})
+
+
+def query_products(sb: ZuoraSandbox, request: Request) -> Response:
+    """GET /object-query/products: flat product rows, cursor paging."""
+    names = {"Id": "id", "SKU": "sku", "Name": "name", "Description": "description",
+             "EffectiveStartDate": "effectiveStartDate", "EffectiveEndDate": "effectiveEndDate",
+             "UpdatedDate": "updatedDate"}
+    with sb.lock:
+        rows = [{names[k]: v for k, v in p.items() if k in names} for p in sb.tenant.products.values()]
+    return answer(200, query.page(request, rows, dict))
 
 
 def payment(sb: ZuoraSandbox, request: Request) -> Response:
@@ -61,7 +80,7 @@ def register_catalog(sb: ZuoraSandbox) -> None:
         sb.api(method, path, partial(_crud, sb, write), crud=True)
     sb.api("GET", f"/v1/catalog/product/{KEY}", partial(product, sb))
     sb.api("GET", "/v1/catalog/products", partial(products, sb))
-    sb.api("GET", "/object-query/products", partial(products, sb))
+    sb.api("GET", "/object-query/products", partial(query_products, sb))
     sb.api("GET", f"/v1/object/payment/{KEY}", partial(payment, sb))
 
 
