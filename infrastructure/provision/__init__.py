@@ -90,11 +90,7 @@ class _Provisioner:
         name rules). Redrive policies come after all queues, since a DLQ may be declared after its queue."""
         key_id, alias_id = self.of_type("AWS::KMS::Key")[0][0], self.of_type("AWS::KMS::Alias")[0][0]
         alias = ensure_key(self.clients["kms"], self.resolver, key_id, alias_id, self.resources)
-        sqs = self.clients["sqs"]
-        queue_types = self.of_type("AWS::SQS::Queue")
-        for logical_id, props in queue_types:
-            ensure_queue(sqs, self.resolver, logical_id, props)
-        queues = {name: apply_redrive(sqs, self.resolver, name, props) for name, props in queue_types}
+        queues = self._queues()
         tables = {
             logical_id: ensure_table(self.clients["dynamodb"], self.resolver, logical_id, props)
             for logical_id, props in self.of_type("AWS::DynamoDB::Table")
@@ -105,15 +101,14 @@ class _Provisioner:
             for logical_id, props in self.of_type("AWS::Events::Rule")
         }
         for _, props in self.of_type("AWS::SQS::QueuePolicy"):
-            apply_queue_policy(sqs, self.resolver, props)
-        partner = self.resolver.ref("SalesforcePartnerBusName") or None
+            apply_queue_policy(self.clients["sqs"], self.resolver, props)
         return Topology(
             region=self.resolver.ref("AWS::Region"),
             account_id=self.resolver.ref("AWS::AccountId"),
             stage=self.resolver.ref("Stage"),
             bus_name=bus,
             bus_arn=self.resolver.get_att(bus_id, "Arn"),
-            partner_bus_name=partner,
+            partner_bus_name=self.resolver.ref("SalesforcePartnerBusName") or None,
             kms_key_id=self.resolver.ref(key_id),
             kms_key_arn=self.resolver.get_att(key_id, "Arn"),
             kms_alias=alias,
@@ -122,6 +117,12 @@ class _Provisioner:
             rules=rules,
             functions=function_specs(self.template, self.resolver, queues, tables),
         )
+
+    def _queues(self) -> dict[str, QueueInfo]:
+        sqs, declared = self.clients["sqs"], self.of_type("AWS::SQS::Queue")
+        for logical_id, props in declared:
+            ensure_queue(sqs, self.resolver, logical_id, props)
+        return {name: apply_redrive(sqs, self.resolver, name, props) for name, props in declared}
 
     def _buses(self) -> tuple[str, str]:
         """concord's bus, and the partner bus the forwarding rule sits on (Event Relay creates it in AWS)."""

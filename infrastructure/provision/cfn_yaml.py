@@ -24,7 +24,7 @@ class TemplateError(ValueError):
     """The template cannot be read or uses something the provisioner does not understand."""
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # (no PyYAML stubs installed)
     """SafeLoader plus the CloudFormation short tags; still builds only plain data, never objects."""
 
 
@@ -33,7 +33,7 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return loader.construct_mapping(node, deep=True)
 
 
 def _function(name: str) -> Any:

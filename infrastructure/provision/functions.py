@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .cfn_yaml import TemplateError
 from .intrinsics import Resolver
 from .model import (
     EventSource,
@@ -64,33 +65,44 @@ def function_specs(
 
 def _event_source(resolver: Resolver, event: Any, queues: Queues, tables: Tables) -> EventSource:
     kind, props = event["Type"], resolver.resolve(event.get("Properties", {}))
-    reports = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
     if kind == "SQS":
-        queue = next(q for q in queues.values() if q.arn == props["Queue"])
-        concurrency = props.get("ScalingConfig", {}).get("MaximumConcurrency")
-        return SqsSource(
-            queue_logical_id=queue.logical_id,
-            queue_url=queue.url,
-            batch_size=int(props.get("BatchSize", 10)),
-            maximum_concurrency=int(concurrency) if concurrency is not None else None,
-            report_batch_item_failures=reports,
-        )
+        return _sqs_source(props, queues)
     if kind == "DynamoDB":
-        table = next(t for t in tables.values() if t.stream_arn == props["Stream"])
         on_failure = event["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        return StreamSource(
-            table_logical_id=table.logical_id,
-            stream_arn=props["Stream"],
-            batch_size=int(props.get("BatchSize", 100)),
-            starting_position=props["StartingPosition"],
-            on_failure_queue_logical_id=_logical_id(on_failure) if on_failure else None,
-            report_batch_item_failures=reports,
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            bisect_batch_on_function_error=bool(props.get("BisectBatchOnFunctionError", False)),
-        )
+        return _stream_source(props, tables, _logical_id(on_failure) if on_failure else None)
     if kind == "HttpApi":
         return HttpRoute(method=props["Method"].upper(), path=props["Path"])
-    raise ValueError(f"event source type {kind!r} is not supported by the local runtime")
+    raise TemplateError(f"event source type {kind!r} is not supported by the local runtime")
+
+
+def _sqs_source(props: Mapping[str, Any], queues: Queues) -> SqsSource:
+    matching = [q for q in queues.values() if q.arn == props["Queue"]]
+    if not matching:
+        raise TemplateError(f"SQS event source on {props['Queue']}, which the template does not declare")
+    concurrency = props.get("ScalingConfig", {}).get("MaximumConcurrency")
+    return SqsSource(
+        queue_logical_id=matching[0].logical_id,
+        queue_url=matching[0].url,
+        batch_size=int(props.get("BatchSize", 10)),
+        maximum_concurrency=int(concurrency) if concurrency is not None else None,
+        report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+    )
+
+
+def _stream_source(props: Mapping[str, Any], tables: Tables, on_failure: str | None) -> StreamSource:
+    matching = [t for t in tables.values() if t.stream_arn == props["Stream"]]
+    if not matching:
+        raise TemplateError(f"stream event source on {props['Stream']}, which no declared table has")
+    return StreamSource(
+        table_logical_id=matching[0].logical_id,
+        stream_arn=props["Stream"],
+        batch_size=int(props.get("BatchSize", 100)),
+        starting_position=props["StartingPosition"],
+        on_failure_queue_logical_id=on_failure,
+        report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+        bisect_batch_on_function_error=bool(props.get("BisectBatchOnFunctionError", False)),
+    )
 
 
 def _external_sources(resources: Mapping[str, Any], resolver: Resolver) -> dict[str, list[EventSource]]:
