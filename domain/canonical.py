@@ -85,7 +85,11 @@ class CrmAccount:
 
 @dataclass(frozen=True)
 class BillingAccount:
-    """The billing system's account, applied whole; `version` orders updates of one object."""
+    """The billing system's account, applied whole; `version` orders updates of one object.
+
+    `payment_state` is canonical: "current", or "failed" when the customer's last payment failed
+    (concord then suspends the account's active subscriptions, DESIGN §3).
+    """
 
     billing_id: str
     account_number: str

@@ -17,7 +17,7 @@ from domain.iso import COUNTRIES, CURRENCIES, THREE_DECIMAL, ZERO_DECIMAL
 MAX_LEN: dict[str, int] = {
     "name": 255,
     "email": 80,
-    "phone": 40,
+    "phone": 20,  # Stripe's customer.phone; Salesforce and Zuora take 40
     "street": 255,
     "city": 40,
     "state": 40,

@@ -75,30 +75,53 @@ def product_commands(record: Any, services: Any) -> Iterator[object]:
         yield SyncProductFromCrm(product_id, record.correlation_id)
 
 
+def _link(link: Any, source: str) -> tuple[str, str, str, str]:
+    """"entity:crmId:system:externalId" (routable: EventBridge's `exists` matches only leaf values),
+    or the object form {entity, crmId, system?, id}; the system defaults to the event's source."""
+    if isinstance(link, str):
+        entity, crm_id, system, external_id = link.split(":", 3)
+        return entity, crm_id, system or source, external_id
+    return link["entity"], link["crmId"], link.get("system") or source, link["id"]
+
+
 def link_commands(record: Any, services: Any) -> Iterator[object]:
     links = (record.detail.get("data") or {}).get("links")
     if not isinstance(links, list) or not links:
         raise ValidationError("data.links", "must be a non-empty list")
     for index, link in enumerate(links):
         try:
-            yield LinkExternalIds(link["entity"], link.get("system") or record.source, link["id"], link["crmId"],
-                                  record.correlation_id)
-        except (KeyError, TypeError) as exc:
-            raise ValidationError(f"data.links[{index}]", "needs entity, id and crmId") from exc
+            entity, crm_id, system, external_id = _link(link, record.source)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"data.links[{index}]",
+                                  'is "entity:crmId:system:externalId" or {entity, crmId, system, id}') from exc
+        yield LinkExternalIds(entity, system, external_id, crm_id, record.correlation_id)
 
 
 WRITE_BACK_STATES = {"Synced": "synced", "SyncFailed": "failed", "Activated": "synced", "Rejected": "failed",
                      "Suspended": "synced", "Resumed": "synced", "Cancelled": "synced"}
 
 
+# Our ids (Correlation's system names) -> the CRM status fields' names, per entity.
+CRM_ID_FIELDS = {
+    "account": {"billing": "billing_account_id", "billing_number": "billing_account_number"},
+    "order": {"billing": "subscription_id", "billing_number": "subscription_number"},
+    "product": {"billing": "billing_product_id"},
+}
+
+
 def writeback_commands(record: Any, services: Any) -> Iterator[object]:
     data = record.detail.get("data") or {}
     entity_type, event_name = record.detail_type.split(".", 1)
+    entity = entity_type.lower()
     state = data.get("state") or {}
     message = state.get("reason") or f"{event_name.lower()} in billing"
-    ids = state.get("ids") if isinstance(state.get("ids"), dict) else {}
     crm_id = data.get("crmId")
     if not crm_id:
         raise ValidationError("data.crmId", "field required")
-    yield WriteBackStatus(entity_type.lower(), crm_id, WRITE_BACK_STATES.get(event_name, "synced"), message,
-                          {k: str(v) for k, v in ids.items()}, record.event_id, record.correlation_id)
+    names = CRM_ID_FIELDS.get(entity, {})
+    ids = state.get("ids") if isinstance(state.get("ids"), dict) else {}
+    billing_ids = {names[k]: str(v) for k, v in ids.items() if k in names}
+    if entity == "order" and state.get("status"):
+        billing_ids["subscription_status"] = str(state["status"])
+    yield WriteBackStatus(entity, crm_id, WRITE_BACK_STATES.get(event_name, "synced"), message, billing_ids,
+                          record.event_id, record.correlation_id)

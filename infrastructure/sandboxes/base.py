@@ -278,8 +278,9 @@ class Sandbox:
         """Subclasses with tokens override this."""
 
     def reset(self) -> None:
-        """Subclasses forget their vendor state here."""
+        """Subclasses forget their vendor state here (and call this)."""
         self.stats.clear()
+        self.clock.offset = 0.0
 
     # -- serving ---------------------------------------------------------------------------
     @property
@@ -308,6 +309,9 @@ class Sandbox:
 def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the vendors serve
+        # Headers and body go out in two sends: without TCP_NODELAY each keep-alive answer waits
+        # about 40 ms for the client's delayed ACK (measured by the vendor engineers).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             return

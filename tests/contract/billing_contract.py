@@ -101,7 +101,8 @@ class BillingGatewayContract:
 
     def test_same_key_creates_one_subscription(self, gateway, account, price):
         request, key = self._request(account, price), f"key-{_uid()}"
-        assert gateway.create_subscription(request, key).billing_id == gateway.create_subscription(request, key).billing_id
+        first = gateway.create_subscription(request, key)
+        assert first.billing_id == gateway.create_subscription(request, key).billing_id
 
     def test_suspend_resume_cancel_follow_the_state_table(self, gateway, account, price):
         sub = gateway.create_subscription(self._request(account, price), f"key-{_uid()}")
@@ -127,14 +128,14 @@ class BillingGatewayContract:
         assert [i.quantity for i in gateway.get_subscription(sub.billing_id).items] == [5]
 
     def test_a_price_change_is_a_new_price_and_the_old_one_retires(self, gateway, price):
-        sku, product, old_price = price
+        _sku, product, old_price = price
         new_price = gateway.create_price(product, PriceSpec(Money(Decimal("59.99"), "EUR"), BillingPeriod.MONTH),
                                          f"key-{_uid()}")
         assert new_price != old_price
         gateway.retire_price(product, old_price, f"key-{_uid()}")
 
     def test_subscribing_to_a_retired_price_is_refused(self, gateway, account, price):
-        sku, product, price_id = price
+        _sku, product, price_id = price
         gateway.retire_price(product, price_id, f"key-{_uid()}")
         with pytest.raises(IntegrationError):
             gateway.create_subscription(self._request(account, price), f"key-{_uid()}")

@@ -53,7 +53,8 @@ class CrmGatewayContract:
         order_id = crm_seed.create_order(account, "EUR", [(product, sku, 3, Decimal("10.00"))], status="activated")
         order = gateway.get_order(order_id)
         assert order.account_crm_id == account and order.status.lower() == "activated"
-        assert [(line.sku, line.quantity, line.unit_price.amount) for line in order.lines] == [(sku, 3, Decimal("10.00"))]
+        lines = [(line.sku, line.quantity, line.unit_price.amount) for line in order.lines]
+        assert lines == [(sku, 3, Decimal("10.00"))]
 
     def test_a_product_reads_back_with_its_prices(self, gateway, crm_seed):
         sku = f"SKU-{_uid()}"

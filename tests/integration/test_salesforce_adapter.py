@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 
 import boto3
 import httpx
@@ -277,3 +278,13 @@ def test_setup_relay_is_idempotent_and_events_reach_the_partner_bus(sandbox, crm
         assert parse_change(body).fields["name"] == "Relayed"
     finally:
         sandbox.emitter.sink, sandbox.relay_created_hook = None, None
+
+
+def test_parent_of_an_order_line_and_of_a_price_entry_is_read_from_the_record(crm, seed):
+    account = seed.create_account({"name": "Parents Ltd", "currency": "EUR"})
+    product = seed.create_product("SKU-PARENT", "Widget", [("EUR", "month", Decimal("10.00"))])
+    order = seed.create_order(account, "EUR", [(product, "SKU-PARENT", 1, Decimal("10.00"))])
+    [line] = crm.query(f"SELECT Id FROM OrderItem WHERE OrderId = '{order}'")
+    [entry] = crm.query(f"SELECT Id FROM PricebookEntry WHERE Product2Id = '{product}'")
+    assert crm.parent_id("order_line", line["Id"]) == order
+    assert crm.parent_id("price", entry["Id"]) == product

@@ -54,8 +54,9 @@ def stack(moto_endpoint, moto_reset, monkeypatch) -> Iterator[dict]:
 
 
 def _sqs_event(envelope: dict) -> dict:
-    return {"Records": [{"messageId": "m-1", "body": json.dumps(envelope), "attributes":
-                         {"ApproximateReceiveCount": "1"}, "eventSourceARN": "arn:aws:sqs:us-east-1:1:concord-dev-account"}]}
+    arn = "arn:aws:sqs:us-east-1:1:concord-dev-account"
+    return {"Records": [{"messageId": "m-1", "body": json.dumps(envelope),
+                         "attributes": {"ApproximateReceiveCount": "1"}, "eventSourceARN": arn}]}
 
 
 @pytest.mark.parametrize("vendor", ["zuora", "stripe"])

@@ -155,12 +155,12 @@ def test_sold_to_and_countries_round_trip(gateway):
         assert fetched.fields[name] == value, name
 
 
-def test_a_failed_payment_shows_as_past_due_until_it_is_paid(gateway, admin):
+def test_a_failed_payment_shows_as_failed_until_it_is_paid(gateway, admin):
     account = gateway.create_account(f"001{uid()}", FIELDS, f"k-{uid()}")
     admin.post("/__sandbox/payments", json={"accountNumber": account.account_number, "outcome": "failed",
                                             "amount": "99.98"})
     overdue = gateway.get_account(account.billing_id)
-    assert (overdue.payment_state, overdue.balance) == ("past_due", Decimal("99.98"))
+    assert (overdue.payment_state, overdue.balance) == ("failed", Decimal("99.98"))
     admin.post("/__sandbox/payments", json={"accountNumber": account.account_number, "outcome": "processed"})
     paid = gateway.get_account(account.billing_id)
     assert (paid.payment_state, paid.balance) == ("current", Decimal("0"))

@@ -140,9 +140,9 @@ def test_update_payload_carries_only_the_given_fields_and_never_the_currency():
     assert payload == {"billToContact": {"city": "Leeds"}}
 
 
-def test_a_positive_balance_is_past_due():
+def test_a_positive_balance_is_a_failed_payment_state():
     raw = zuora_echo(mapping.account_create_payload("001", {"name": "A", "currency": "USD"}))
-    assert mapping.account_from_zuora({**raw, "balance": Decimal("10.5")}).payment_state == "past_due"
+    assert mapping.account_from_zuora({**raw, "balance": Decimal("10.5")}).payment_state == "failed"
 
 
 def test_every_country_code_survives_zuoras_country_names():

@@ -100,6 +100,20 @@ class SalesforceCrm:
         next_cursor = _encode_cursor(records[-1]) if records and len(records) >= limit else None
         return Page(accounts, next_cursor)
 
+    _PARENTS = {"order_line": ("OrderItem", "OrderId"), "price": ("PricebookEntry", "Product2Id")}
+
+    def parent_id(self, entity: str, crm_id: str) -> str:
+        """The order of an order line, the product of a price entry: update events omit the parent."""
+        if entity not in self._PARENTS:
+            raise PermanentError(f"salesforce: {entity} records have no parent concord follows", system="salesforce",
+                                 code="NO_PARENT", field="entity")
+        sobject, field = self._PARENTS[entity]
+        parent = self._record(sobject, crm_id, (field,)).get(field)
+        if not isinstance(parent, str) or not parent:
+            raise PermanentError(f"salesforce: {sobject} {crm_id} has no {field}", system="salesforce",
+                                 code="NO_PARENT", field=field)
+        return parent
+
     # -- writes ------------------------------------------------------------------------------
     def write_status(self, entity: str, crm_id: str, status: SyncStatus, idempotency_key: str) -> None:
         """PATCH the sync fields. Setting the same values twice is harmless: Salesforce has no idempotency

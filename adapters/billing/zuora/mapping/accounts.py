@@ -10,7 +10,8 @@ Rules:
 - Not written: `status` (Zuora's own account lifecycle) and `tax_id` (Zuora keeps VAT ids only with
   Zuora Tax). `status` is read back; `tax_id` is not held.
 - billCycleDay 1 and autoPay false on create. `payment_state` is derived: a positive balance is
-  "past_due", else "current" (Zuora has no such field).
+  "failed" (the canonical value: see domain.canonical.BillingAccount), else "current" (Zuora has no such
+  field; an invoice not yet due also shows as a positive balance: a known approximation).
 """
 
 from __future__ import annotations
@@ -142,6 +143,6 @@ def account_from_zuora(account: Mapping[str, Any]) -> BillingAccount:
         crm_id=text_or_none(account, "crmId"),
         fields=account_fields_from_zuora(account),
         balance=balance,
-        payment_state="past_due" if balance > Decimal(0) else "current",
+        payment_state="failed" if balance > Decimal(0) else "current",
         version=utc_version("updatedDate", account.get("updatedDate")),
     )
