@@ -150,8 +150,18 @@ def notification_token(args: argparse.Namespace) -> int:
 
 
 def setup_relay(args: argparse.Namespace) -> int:
-    print("setup-relay: see adapters/crm/salesforce/relay.py (wired by the local stack)", file=sys.stderr)
-    return 2
+    """Idempotent: each step reads what exists first; a second run reports every step as `exists`."""
+    from dataclasses import asdict
+
+    from adapters.crm.salesforce.relay import RelayPlan, format_steps
+    from adapters.crm.salesforce.relay import setup_relay as run_setup
+    from infrastructure.container import Container
+
+    identity = aws_client("sts").get_caller_identity()
+    plan = RelayPlan(aws_account=identity["Account"], aws_region=aws_client("events").meta.region_name)
+    steps = run_setup(Container().crm().http, plan, events=aws_client("events"), dry_run=args.dry_run)
+    _print(args, [asdict(step) for step in steps], format_steps(steps))
+    return 0
 
 
 def _services() -> Any:
