@@ -194,7 +194,9 @@ def test_two_writers_on_one_version_exactly_one_wins() -> None:
         except IntegrityError:
             outcomes.append("conflict")
 
-    threads = [threading.Thread(target=save, args=(r, s)) for r, s in zip(recorders, [b"a", b"b"], strict=True)]
+    threads = [
+        threading.Thread(target=save, args=(r, s)) for r, s in zip(recorders, [b"a", b"b"], strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -237,7 +239,9 @@ def test_reading_the_log_stops_at_a_save_not_yet_visible(recorder: DynamoDBAppli
     assert recorder.select_notifications(start=3, limit=10) == []
 
 
-def test_a_save_with_more_than_400_kb_is_refused_before_sending(recorder: DynamoDBApplicationRecorder) -> None:
+def test_a_save_with_more_than_400_kb_is_refused_before_sending(
+    recorder: DynamoDBApplicationRecorder,
+) -> None:
     with pytest.raises(SaveTooLargeError, match="409600 bytes per item"):
         recorder.insert_events([event(uuid4(), 1, b"x" * 300_000), event(uuid4(), 1, b"x" * 150_000)])
     assert recorder.max_notification_id() is None
@@ -250,7 +254,9 @@ def test_a_save_of_more_than_48_aggregates_is_refused(recorder: DynamoDBApplicat
     assert recorder.max_notification_id() == 49
 
 
-def test_an_insert_below_the_last_recorded_version_is_a_conflict(recorder: DynamoDBApplicationRecorder) -> None:
+def test_an_insert_below_the_last_recorded_version_is_a_conflict(
+    recorder: DynamoDBApplicationRecorder,
+) -> None:
     aggregate_id = uuid4()
     recorder.insert_events([event(aggregate_id, 1), event(aggregate_id, 3)])
     with pytest.raises(IntegrityError):
@@ -275,6 +281,24 @@ def test_without_create_table_a_missing_table_is_a_clear_error() -> None:
 def test_the_table_name_is_required() -> None:
     with pytest.raises(OSError, match="DYNAMODB_TABLE"):
         DynamoDBFactory(env={})
+
+
+def test_cancellation_codes_are_read_from_the_message_when_reasons_are_missing() -> None:
+    from botocore.exceptions import ClientError
+
+    from adapters.aws.dynamodb_eventstore.table import _cancellation_reasons
+
+    message = "Transaction cancelled, please refer cancellation reasons [None, ConditionalCheckFailed]"
+    body = {"Error": {"Code": "TransactionCanceledException", "Message": message}}
+    error = ClientError(body, "TransactWriteItems")  # type: ignore[arg-type]
+    assert [reason["Code"] for reason in _cancellation_reasons(error)] == ["None", "ConditionalCheckFailed"]
+
+
+def test_frames_round_trip_uuid_and_str_originators() -> None:
+    from adapters.aws.dynamodb_eventstore.codec import decode_events, encode_events
+
+    events = [event(uuid4(), 1, b""), event("order-7", -3, b"\x00\xff" * 100), event(uuid4(), 2**40, b"s")]
+    assert decode_events(encode_events(events)) == events
 
 
 def test_counter_and_head_items_are_not_notifications(recorder: DynamoDBApplicationRecorder) -> None:

@@ -51,10 +51,13 @@ class DynamoDBAggregateRecorder(AggregateRecorder):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
+        if limit is not None and limit < 1:
+            return []
         lo = None if gt is None else gt + 1
         # Every item in the key range holds at least one wanted event, so `limit` items suffice.
-        items = iter_range_items(self.table, events_pk(self.ns, originator_id), lo, lte, descending=desc,
-                                 page_size=limit)
+        items = iter_range_items(
+            self.table, events_pk(self.ns, originator_id), lo, lte, descending=desc, page_size=limit
+        )
         results: list[StoredEvent] = []
         for item in items:
             events = decode_events(item.frame)
@@ -102,7 +105,9 @@ class DynamoDBAggregateRecorder(AggregateRecorder):
             if code == "ConditionalCheckFailed":
                 self._condition_failed(role, reason.get("Item"), batch)
             elif code not in RETRYABLE_CODES and code != "None":
-                raise OperationalError(f"DynamoDB cancelled the save: {code} on {role}: {reason.get('Message')}")
+                raise OperationalError(
+                    f"DynamoDB cancelled the save: {code} on {role}: {reason.get('Message')}"
+                )
 
     def _condition_failed(self, role: str, item: Item | None, batch: AggregateBatch | None) -> None:
         if role == "head" and batch is not None:

@@ -63,8 +63,9 @@ class DynamoDBApplicationRecorder(DynamoDBAggregateRecorder, ApplicationRecorder
 
     def _condition_failed(self, role: str, item: Item | None, batch: AggregateBatch | None) -> None:
         if role == "counter":
-            # Another writer numbered first: its value came back with the cancellation. Retry from it.
-            self._counter = read_num(item, N) or 0
+            # Another writer numbered first: its value came back with the cancellation (ALL_OLD).
+            # Retry from it, or re-read the counter if the response did not carry the item.
+            self._counter = (read_num(item, N) or 0) if item else None
             return
         super()._condition_failed(role, item, batch)
 
@@ -120,10 +121,14 @@ class DynamoDBApplicationRecorder(DynamoDBAggregateRecorder, ApplicationRecorder
                     continue
                 if stop is not None and nid > stop:
                     return
-                yield Notification(event.originator_id, event.originator_version, event.topic, event.state, nid)
+                yield Notification(
+                    event.originator_id, event.originator_version, event.topic, event.state, nid
+                )
             expected = item.last + 1
 
-    def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[ApplicationRecorder]:
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
         return DynamoDBSubscription(recorder=self, gt=gt, topics=topics)
 
     def listen(self, event: threading.Event) -> None:
@@ -131,4 +136,3 @@ class DynamoDBApplicationRecorder(DynamoDBAggregateRecorder, ApplicationRecorder
 
     def unlisten(self, event: threading.Event) -> None:
         self._listeners.discard(event)
-

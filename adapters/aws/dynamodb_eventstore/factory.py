@@ -75,7 +75,9 @@ class DynamoDBFactory(InfrastructureFactory[DynamoDBTrackingRecorder]):
     def tracking_recorder(
         self, tracking_recorder_class: type[DynamoDBTrackingRecorder] | None = None
     ) -> DynamoDBTrackingRecorder:
-        cls = tracking_recorder_class or self._class(self.TRACKING_RECORDER_TOPIC, self.tracking_recorder_class)
+        cls = tracking_recorder_class or self._class(
+            self.TRACKING_RECORDER_TOPIC, self.tracking_recorder_class
+        )
         return self._ready(cls(self.table, self.prefix))
 
     def process_recorder(self) -> ProcessRecorder:

@@ -96,7 +96,7 @@ def item_size(item: Item) -> int:
     """DynamoDB's item size: names plus values; a number counts about one byte per two digits."""
     size = 0
     for name, value in item.items():
-        (kind, data), = value.items()
+        ((kind, data),) = value.items()
         size += len(name.encode())
         if kind == "N":
             size += len(data.lstrip("-")) // 2 + 2
@@ -117,4 +117,6 @@ def check_transaction(actions: list[Item]) -> None:
         )
     total = sum(item_size(action["Put"]["Item"]) for action in actions if "Put" in action)
     if total > MAX_TRANSACTION_BYTES:
-        raise SaveTooLargeError(f"Save is {total} bytes; a DynamoDB transaction allows {MAX_TRANSACTION_BYTES}.")
+        raise SaveTooLargeError(
+            f"Save is {total} bytes; a DynamoDB transaction allows {MAX_TRANSACTION_BYTES}."
+        )

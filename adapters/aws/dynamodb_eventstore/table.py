@@ -7,6 +7,7 @@ IntegrityError or a retry because only they know what each condition meant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,16 @@ class TransactionCancelled(Exception):
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _cancellation_reasons(exc: ClientError) -> list[Mapping[str, Any]]:
+    """The per-action reasons. botocore parses them from the error body; should a response lack
+    them, the codes are still listed in the message ("... reasons [ConditionalCheckFailed, None]")."""
+    reasons: list[Mapping[str, Any]] | None = exc.response.get("CancellationReasons")
+    if reasons:
+        return reasons
+    listed = re.search(r"\[([^\]]*)\]\s*$", str(exc.response.get("Error", {}).get("Message", "")))
+    return [{"Code": code.strip()} for code in listed.group(1).split(",")] if listed else []
 
 
 def translate(exc: ClientError | BotoCoreError, table_name: str) -> PersistenceError:
@@ -68,7 +79,10 @@ class DynamoDBTable:
         try:
             self.client.create_table(
                 TableName=self.name,
-                KeySchema=[{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
+                KeySchema=[
+                    {"AttributeName": PK, "KeyType": "HASH"},
+                    {"AttributeName": SK, "KeyType": "RANGE"},
+                ],
                 AttributeDefinitions=[
                     {"AttributeName": PK, "AttributeType": "S"},
                     {"AttributeName": SK, "AttributeType": "N"},
@@ -140,7 +154,7 @@ class DynamoDBTable:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
-                raise TransactionCancelled(exc.response.get("CancellationReasons", [])) from exc
+                raise TransactionCancelled(_cancellation_reasons(exc)) from exc
             raise translate(exc, self.name) from exc
         except BotoCoreError as exc:
             raise translate(exc, self.name) from exc
