@@ -39,7 +39,7 @@ def install_item_level_rollback() -> None:
     from moto.dynamodb.models.table import Table
 
     shim = _CopyWithoutTables(Table)
-    models.copy = shim  # type: ignore[assignment]
+    models.copy = shim  # type: ignore[attr-defined,assignment]
     original = models.DynamoDBBackend.transact_write_items
 
     @functools.wraps(original)

@@ -58,7 +58,6 @@ class DynamoDBFactory(InfrastructureFactory[DynamoDBTrackingRecorder]):
             retries={"mode": "standard", "max_attempts": 5},
             max_pool_connections=32,  # the library's concurrency tests run 10 writers and 2 readers
             connect_timeout=5,
-            read_timeout=20,
         )
         endpoint_url = self.env.get(self.DYNAMODB_ENDPOINT_URL) or None
         return boto3.session.Session().client("dynamodb", endpoint_url=endpoint_url, config=config)
