@@ -50,7 +50,10 @@ def _print_summary(stack: LocalStack, path: Path) -> None:
         print(f"not run (no handler module yet): {', '.join(sorted(info['missingFunctions']))}")
     print(f"endpoints, queues and credentials: {path}   function logs: {info['logs']}")
     print("to point the concord CLI at this stack:")
-    print("  " + " ".join(f"{k}={v}" for k, v in sorted(info["env"].items()) if k.startswith(("AWS_", "CONCORD_S"))))
+    print(
+        "  "
+        + " ".join(f"{k}={v}" for k, v in sorted(info["env"].items()) if k.startswith(("AWS_", "CONCORD_S")))
+    )
     print("ready; Ctrl-C stops everything", flush=True)
 
 

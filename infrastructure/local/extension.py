@@ -66,7 +66,10 @@ class ExtensionServer:
         if path == "/secretsmanager/get" and query.get("secretId"):
             key = ("sm", query["secretId"], query.get("versionId", ""), query.get("versionStage", ""))
             return self._cached(key, lambda: self._get_secret(query))
-        return 400, b"unknown request: use /systemsmanager/parameters/get?name= or /secretsmanager/get?secretId="
+        return (
+            400,
+            b"unknown request: use /systemsmanager/parameters/get?name= or /secretsmanager/get?secretId=",
+        )
 
     def _cached(self, key: tuple[str, ...], fetch: Callable[[], dict[str, Any]]) -> tuple[int, bytes]:
         with self._lock:
@@ -86,10 +89,14 @@ class ExtensionServer:
 
     def _get_parameter(self, query: dict[str, str]) -> dict[str, Any]:
         name = query["name"]
-        selector = f":{query['version']}" if query.get("version") else (f":{query['label']}" if query.get("label")
-                                                                          else "")
-        answer = self.ssm.get_parameter(Name=name + selector,
-                                        WithDecryption=query.get("withDecryption", "").lower() == "true")
+        selector = (
+            f":{query['version']}"
+            if query.get("version")
+            else (f":{query['label']}" if query.get("label") else "")
+        )
+        answer = self.ssm.get_parameter(
+            Name=name + selector, WithDecryption=query.get("withDecryption", "").lower() == "true"
+        )
         return {"Parameter": answer["Parameter"], "ResultMetadata": {}}
 
     def _get_secret(self, query: dict[str, str]) -> dict[str, Any]:
@@ -105,7 +112,7 @@ class ExtensionServer:
 
 def _handler(extension: ExtensionServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             status, body = extension.answer(parts.path, query, self.headers.get(TOKEN_HEADER))
@@ -115,7 +122,7 @@ def _handler(extension: ExtensionServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

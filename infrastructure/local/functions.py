@@ -14,39 +14,18 @@ and reuses warm instances. A timeout kills the instance (Lambda's "Task timed ou
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import select
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infrastructure.local.instance import FunctionError, Instance
+
 logger = logging.getLogger("concord.local.runtime")
 
-INIT_ALLOWANCE_S = 10.0  # Lambda's INIT phase has its own 10 s limit, on top of the function timeout
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-class FunctionError(Exception):
-    """The invocation failed as Lambda reports it: errorType and errorMessage."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(f"{error_type}: {message}")
-        self.error_type, self.message = error_type, message
-
-
-@dataclass
-class _Instance:
-    process: subprocess.Popen[str]
-    warm: bool = False
+__all__ = ["FunctionError", "LocalFunction"]
 
 
 class LocalFunction:
@@ -57,7 +36,7 @@ class LocalFunction:
         self.log_path = log_dir / f"{name}.log"
         self.max_instances = max_instances
         self.invocations = 0
-        self._idle: list[_Instance] = []
+        self._idle: list[Instance] = []
         self._count = 0
         self._cond = threading.Condition()
         self._stopped = False
@@ -87,12 +66,15 @@ class LocalFunction:
                     self.invoke(event)
                     return
                 except FunctionError as exc:
-                    logger.warning("async invocation of %s failed (attempt %d): %s", self.name, attempt + 1, exc)
+                    logger.warning(
+                        "async invocation of %s failed (attempt %d): %s", self.name, attempt + 1, exc
+                    )
                     last = exc
                 if attempt < retries and not self._stopped:
                     time.sleep(retry_delay_s * (attempt + 1))
             if on_failure is not None and not self._stopped:
                 on_failure(event, last)
+
         thread = threading.Thread(target=run, name=f"async-{self.name}", daemon=True)
         thread.start()
         return thread
@@ -103,10 +85,10 @@ class LocalFunction:
             idle, self._idle = self._idle, []
             self._cond.notify_all()
         for instance in idle:
-            self._shutdown(instance)
+            instance.shutdown()
 
     # -- the pool ----------------------------------------------------------------------------------
-    def _acquire(self) -> _Instance:
+    def _acquire(self) -> Instance:
         with self._cond:
             while True:
                 if self._stopped:
@@ -125,61 +107,23 @@ class LocalFunction:
                 self._cond.notify()
             raise
 
-    def _release(self, instance: _Instance) -> None:
+    def _release(self, instance: Instance) -> None:
         with self._cond:
             if not self._stopped:
                 self._idle.append(instance)
                 self._cond.notify()
                 return
-        self._shutdown(instance)
+        instance.shutdown()
 
-    def _discard(self, instance: _Instance) -> None:
-        instance.process.kill()
-        instance.process.wait(5)
+    def _discard(self, instance: Instance) -> None:
+        instance.kill()
         with self._cond:
             self._count -= 1
             self._cond.notify()
 
-    def _start(self) -> _Instance:
-        environment = dict(self.environment)
-        environment["PYTHONPATH"] = str(PROJECT_ROOT)
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            [sys.executable, "-m", "infrastructure.local.worker", self.handler, str(self.log_path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, cwd=os.getcwd(), text=True,
-            encoding="utf-8", bufsize=1)
-        return _Instance(process)
+    def _start(self) -> Instance:
+        return Instance(self.name, self.handler, self.environment, self.log_path)
 
-    def _call(self, instance: _Instance, event: Any) -> Any:
-        request_id = str(uuid.uuid4())
+    def _call(self, instance: Instance, event: Any) -> Any:
         self.invocations += 1
-        wait_s = self.timeout_s + (0 if instance.warm else INIT_ALLOWANCE_S)
-        assert instance.process.stdin is not None and instance.process.stdout is not None
-        try:
-            line = json.dumps({"id": request_id, "event": event, "deadline": time.time() + wait_s})
-            instance.process.stdin.write(line + "\n")
-            instance.process.stdin.flush()
-            ready, _, _ = select.select([instance.process.stdout], [], [], wait_s)
-            reply = instance.process.stdout.readline() if ready else None
-        except (OSError, ValueError) as exc:
-            raise FunctionError("Runtime.ExitError", f"{self.name}: the execution environment exited") from exc
-        if reply is None:
-            raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.timeout_s:.2f} seconds")
-        if not reply:
-            raise FunctionError("Runtime.ExitError", f"{self.name}: the execution environment exited")
-        instance.warm = True
-        answer = json.loads(reply)
-        if answer["outcome"] == "error":
-            payload = answer["payload"]
-            raise FunctionError(str(payload.get("errorType")), str(payload.get("errorMessage")))
-        return answer["payload"]
-
-    @staticmethod
-    def _shutdown(instance: _Instance) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            assert instance.process.stdin is not None
-            instance.process.stdin.close()  # EOF: the worker's loop ends
-        try:
-            instance.process.wait(2)
-        except subprocess.TimeoutExpired:
-            instance.process.kill()
-            instance.process.wait(2)
+        return instance.call(event, self.timeout_s)

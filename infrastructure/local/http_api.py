@@ -29,31 +29,40 @@ _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded",
 def proxy_event(method: str, raw_path: str, headers: Mapping[str, str], body: bytes, *, api_id: str,
                 source_ip: str) -> dict[str, Any]:
     parts = urlsplit(raw_path)
-    now = datetime.now(UTC)
-    content_type = headers.get("content-type", "")
-    text = body and (content_type.startswith(_TEXT_TYPES) or not content_type)
-    try:
-        encoded, is_b64 = (body.decode("utf-8"), False) if text else (base64.b64encode(body).decode(), bool(body))
-    except UnicodeDecodeError:
-        encoded, is_b64 = base64.b64encode(body).decode(), True
-    query = parse_qs(parts.query, keep_blank_values=True)
+    route = f"{method} {parts.path}"
     event: dict[str, Any] = {
-        "version": "2.0", "routeKey": f"{method} {parts.path}", "rawPath": parts.path, "rawQueryString": parts.query,
+        "version": "2.0", "routeKey": route, "rawPath": parts.path, "rawQueryString": parts.query,
         "headers": dict(headers),
-        "requestContext": {
-            "accountId": "123456789012", "apiId": api_id, "domainName": headers.get("host", "127.0.0.1"),
-            "domainPrefix": api_id, "requestId": uuid.uuid4().hex, "routeKey": f"{method} {parts.path}",
-            "stage": "$default", "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("user-agent", "")}},
-        "isBase64Encoded": is_b64,
+        "requestContext": _request_context(method, parts.path, headers, api_id, source_ip),
+        "isBase64Encoded": False,
     }
+    query = parse_qs(parts.query, keep_blank_values=True)
     if query:
         event["queryStringParameters"] = {k: ",".join(v) for k, v in query.items()}
     if body:
-        event["body"] = encoded
+        event["body"], event["isBase64Encoded"] = _body(body, headers.get("content-type", ""))
     return event
+
+
+def _body(body: bytes, content_type: str) -> tuple[str, bool]:
+    """Text stays text; anything else (or text that is not UTF-8) is base64, as API Gateway sends it."""
+    if content_type.startswith(_TEXT_TYPES) or not content_type:
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
+
+
+def _request_context(method: str, path: str, headers: Mapping[str, str], api_id: str,
+                     source_ip: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"accountId": "123456789012", "apiId": api_id, "domainName": headers.get("host", "127.0.0.1"),
+            "domainPrefix": api_id, "requestId": uuid.uuid4().hex, "routeKey": f"{method} {path}",
+            "stage": "$default", "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": headers.get("user-agent", "")}}
 
 
 def proxy_response(result: Any) -> tuple[int, dict[str, str], bytes]:
@@ -67,8 +76,14 @@ def proxy_response(result: Any) -> tuple[int, dict[str, str], bytes]:
 
 
 class HttpApi:
-    def __init__(self, routes: Mapping[tuple[str, str], LocalFunction], *, host: str = "127.0.0.1",
-                 port: int = 0, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        routes: Mapping[tuple[str, str], LocalFunction],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout_s: float = 30.0,
+    ) -> None:
         self.routes, self.timeout_s = dict(routes), timeout_s
         self.api_id = uuid.uuid4().hex[:10]
         self.requests = 0
@@ -89,8 +104,9 @@ class HttpApi:
         self._server.shutdown()
         self._server.server_close()
 
-    def dispatch(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes,
-                 source_ip: str) -> tuple[int, dict[str, str], bytes]:
+    def dispatch(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
         self.requests += 1
         function = self.routes.get((method, urlsplit(raw_path).path))
         if function is None:
@@ -103,7 +119,9 @@ class HttpApi:
             result = function.invoke(event)
         except FunctionError:
             timed_out = time.monotonic() - started >= self.timeout_s
-            return _message(503, "Service Unavailable") if timed_out else _message(500, "Internal Server Error")
+            return (
+                _message(503, "Service Unavailable") if timed_out else _message(500, "Internal Server Error")
+            )
         return proxy_response(result)
 
 
@@ -122,7 +140,9 @@ def _handler(api: HttpApi) -> type[BaseHTTPRequestHandler]:
             for name, value in self.headers.items():
                 key = name.lower()
                 headers[key] = f"{headers[key]},{value}" if key in headers else value
-            status, out_headers, out = api.dispatch(self.command, self.path, headers, body, self.client_address[0])
+            status, out_headers, out = api.dispatch(
+                self.command, self.path, headers, body, self.client_address[0]
+            )
             self.send_response(status)
             for name, value in out_headers.items():
                 if name not in ("content-length", "connection", "transfer-encoding"):
@@ -132,9 +152,9 @@ def _handler(api: HttpApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(out)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

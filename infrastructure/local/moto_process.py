@@ -36,7 +36,7 @@ class MotoProcess:
 
 
 def start_moto_process(timeout_s: float = 60.0) -> MotoProcess:
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+    process = subprocess.Popen(
         [sys.executable, "-m", "infrastructure.local.moto_process"], stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True, cwd=str(PROJECT_ROOT))
     assert process.stdout is not None

@@ -11,6 +11,7 @@ here, per run, and stored where production keeps it (DESIGN §2.5, §4):
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -21,9 +22,23 @@ from infrastructure.sandboxes.salesforce import PutEventsSink, SalesforceSandbox
 from infrastructure.sandboxes.stripe import StripeSandbox
 from infrastructure.sandboxes.zuora import ZuoraSandbox
 
+logger = logging.getLogger("concord.local.sandboxes")
+
 
 def _token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(24)
+
+
+def _new_credentials() -> dict[str, dict[str, str]]:
+    """Made up per run: nothing real ever reaches the local stack."""
+    return {
+        "salesforce": {"client_id": _token("3MVG9local."), "client_secret": _token()},
+        "zuora": {"client_id": _token("zu-"), "client_secret": _token()},
+        "stripe": {"api_key": _token("sk_test_")},
+        "zuora_callout": {"username": "concord-callouts", "password": _token()},
+        "stripe_webhook": {"secret": _token("whsec_")},
+        "websocket": {"secret": _token()},
+    }
 
 
 @dataclass
@@ -39,14 +54,7 @@ class Sandboxes:
         for name, value in aws.client_environment().items():
             if name != "AWS_ENDPOINT_URL":
                 os.environ.setdefault(name, value)
-        credentials = {
-            "salesforce": {"client_id": _token("3MVG9local."), "client_secret": _token()},
-            "zuora": {"client_id": _token("zu-"), "client_secret": _token()},
-            "stripe": {"api_key": _token("sk_test_")},
-            "zuora_callout": {"username": "concord-callouts", "password": _token()},
-            "stripe_webhook": {"secret": _token("whsec_")},
-            "websocket": {"secret": _token()},
-        }
+        credentials = _new_credentials()
         sink = PutEventsSink(aws.endpoint_url, partner_bus, aws.region)
         salesforce = SalesforceSandbox(credentials["salesforce"]["client_id"],
                                        credentials["salesforce"]["client_secret"], events_to=sink)
@@ -65,7 +73,11 @@ class Sandboxes:
         return started
 
     def template_parameters(self) -> dict[str, str]:
-        return {"SalesforceUrl": self.salesforce.url, "ZuoraUrl": self.zuora.url, "StripeUrl": self.stripe.url}
+        return {
+            "SalesforceUrl": self.salesforce.url,
+            "ZuoraUrl": self.zuora.url,
+            "StripeUrl": self.stripe.url,
+        }
 
     def urls(self) -> dict[str, str]:
         return {"salesforce": self.salesforce.url, "zuora": self.zuora.url, "stripe": self.stripe.url}
@@ -94,12 +106,15 @@ class Sandboxes:
 
     def public_credentials(self) -> dict[str, dict[str, str]]:
         """For dev.json (mode 0600): what a developer needs to act as a CRM or billing user."""
-        return {"salesforce": self.credentials["salesforce"], "zuora": self.credentials["zuora"],
-                "stripe": self.credentials["stripe"]}
+        return {
+            "salesforce": self.credentials["salesforce"],
+            "zuora": self.credentials["zuora"],
+            "stripe": self.credentials["stripe"],
+        }
 
     def stop(self) -> None:
         for sandbox in (self.salesforce, self.zuora, self.stripe):
             try:
                 sandbox.stop()
             except Exception:  # one sandbox failing to stop must not keep the others running
-                continue
+                logger.exception("stopping the %s sandbox", sandbox.name)

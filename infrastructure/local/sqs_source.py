@@ -38,10 +38,18 @@ def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> di
         for name, value in (message.get("MessageAttributes") or {}).items()
     }
     body = str(message.get("Body", ""))
-    return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": body,
-            "attributes": attributes, "messageAttributes": message_attributes,
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-            "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": body,
+        "attributes": attributes,
+        "messageAttributes": message_attributes,
+        "md5OfBody": message.get("MD5OfBody")
+        or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
 
 
 def failed_ids(result: Any, message_ids: set[str]) -> set[str]:
@@ -65,9 +73,19 @@ def failed_ids(result: Any, message_ids: set[str]) -> set[str]:
 
 
 class SqsEventSource:
-    def __init__(self, sqs: Any, function: LocalFunction, *, queue_url: str, queue_arn: str, region: str,
-                 batch_size: int = 10, maximum_concurrency: int = 2, report_batch_item_failures: bool = True,
-                 idle_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        function: LocalFunction,
+        *,
+        queue_url: str,
+        queue_arn: str,
+        region: str,
+        batch_size: int = 10,
+        maximum_concurrency: int = 2,
+        report_batch_item_failures: bool = True,
+        idle_s: float = 1.0,
+    ) -> None:
         self.sqs, self.function = sqs, function
         self.queue_url, self.queue_arn, self.region = queue_url, queue_arn, region
         self.batch_size, self.report = min(batch_size, 10), report_batch_item_failures
@@ -105,8 +123,13 @@ class SqsEventSource:
             self._pool.submit(self._run_batch, messages)
 
     def _receive(self) -> list[dict[str, Any]]:
-        answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
-                                          AttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0)
+        answer = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
         return list(answer.get("Messages", []))
 
     def _run_batch(self, messages: list[dict[str, Any]]) -> None:
@@ -114,14 +137,18 @@ class SqsEventSource:
             keep = self._invoke(messages)
             done = [m for m in messages if m["MessageId"] not in keep]
             if done:
-                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
             self.batches += 1
             self.deleted += len(done)
             self.returned += len(keep)
         except Exception:
-            logger.exception("batch of %s not settled; its messages reappear after the visibility timeout",
-                             self.function.name)
+            logger.exception(
+                "batch of %s not settled; its messages reappear after the visibility timeout",
+                self.function.name,
+            )
         finally:
             self._slots.release()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from infrastructure.local.environment import LocalAws
 from infrastructure.local.moto_process import start_moto_process
 from infrastructure.local.runtime import Endpoints, LocalRuntime
 from infrastructure.local.sandboxes import Sandboxes
+from infrastructure.local.seeding import align_gateway_tables, register_demo_source
 from infrastructure.provision import LOCAL_PARTNER_BUS, Topology, provision
 
 logger = logging.getLogger("concord.local.stack")
@@ -62,36 +62,23 @@ class LocalStack:
         self.sandboxes = Sandboxes.start(self.aws, LOCAL_PARTNER_BUS)
         self.topology = provision(endpoint_url=self.moto.url, region=self.aws.region, parameters={
             "Stage": STAGE, "BillingVendor": self.vendor, **self.sandboxes.template_parameters()})
-        self._align_gateway_tables()
-        self.secrets = self.sandboxes.store_secrets(self.client("secretsmanager"), STAGE, self.topology.kms_alias)
-        self.runtime = LocalRuntime(self.topology, self.aws, log_dir=self.state_dir / "logs",
-                                    overrides=self._overrides(), http_port=self.port,
-                                    schedule_speedup=self.schedule_speedup)
+        align_gateway_tables(self.client("dynamodb"), self.topology)
+        self.secrets = self.sandboxes.store_secrets(
+            self.client("secretsmanager"), STAGE, self.topology.kms_alias
+        )
+        self.runtime = LocalRuntime(
+            self.topology,
+            self.aws,
+            log_dir=self.state_dir / "logs",
+            overrides=self._overrides(),
+            http_port=self.port,
+            schedule_speedup=self.schedule_speedup,
+        )
         self.endpoints = self.runtime.start()
         self.sandboxes.point_at_gateway(self.endpoints.gateway)
         result = self.runtime.invoke("AccessManagerFunction", {"reason": "schedule"})
         logger.info("access manager: %s", result)
-        self.source_key = self._register_demo_source()
-
-    def _align_gateway_tables(self) -> None:
-        """WORKAROUND (reported): template.yaml keys the sources/destinations/idempotency tables on `pk`
-        (TTL `expires_at`), adapters/aws/gateway_tables reads and writes `id` (TTL `expiration`). Until one
-        side changes, a table whose key is not the adapter's is re-created the adapter's way; a no-op once
-        they agree."""
-        from adapters.aws.gateway_tables._dynamo import KEY, create_table
-
-        assert self.topology is not None
-        dynamodb = self.client("dynamodb")
-        for logical_id in ("SourcesTable", "DestinationsTable", "IdempotencyTable"):
-            name = self.topology.tables[logical_id].name
-            schema = dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]
-            if schema[0]["AttributeName"] == KEY:
-                continue
-            logger.warning("re-creating %s with the gateway adapter's key %r (template says %r)", name, KEY,
-                           schema[0]["AttributeName"])
-            dynamodb.delete_table(TableName=name)
-            dynamodb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1})
-            create_table(dynamodb, name, ttl=logical_id == "IdempotencyTable")
+        self.source_key = register_demo_source(self.client("dynamodb"), self.topology, DEMO_SOURCE)
 
     def _overrides(self) -> dict[str, str]:
         if self.event_store == "dynamodb":
@@ -100,25 +87,19 @@ class LocalStack:
         return {"CONCORD_EVENT_STORE": self.event_store, "CONCORD_SQLITE_PATH": path}
 
     def client(self, service: str) -> Any:
-        session = boto3.session.Session(self.aws.access_key_id, self.aws.secret_access_key,
-                                        region_name=self.aws.region)
+        session = boto3.session.Session(
+            self.aws.access_key_id, self.aws.secret_access_key, region_name=self.aws.region
+        )
         return session.client(service, endpoint_url=self.aws.endpoint_url)
-
-    def _register_demo_source(self) -> str:
-        from adapters.aws.gateway_tables import SourcesTable
-        from application.gateway.admin import add_source
-
-        assert self.topology is not None
-        table = SourcesTable(self.client("dynamodb"), self.topology.tables["SourcesTable"].name)
-        name, source, names = DEMO_SOURCE
-        _, key = add_source(table, name=name, source=source, event_names=names)
-        return key
 
     def client_environment(self) -> dict[str, str]:
         """What a process needs to act on this stack as concord's CLI would (CONCORD_* and AWS_*)."""
         assert self.topology is not None
-        env = {k: v for k, v in self.topology.functions["AccountFunction"].environment.items()
-               if k.startswith("CONCORD_")}
+        env = {
+            k: v
+            for k, v in self.topology.functions["AccountFunction"].environment.items()
+            if k.startswith("CONCORD_")
+        }
         env.update(self.aws.client_environment())
         env.update(self._overrides())
         if self.runtime is not None:
@@ -129,16 +110,28 @@ class LocalStack:
     def describe(self) -> dict[str, Any]:
         assert self.topology is not None and self.endpoints is not None and self.sandboxes is not None
         return {
-            "pid": os.getpid(), "stage": STAGE, "vendor": self.vendor, "eventStore": self.event_store,
-            "gateway": self.endpoints.gateway, "websocket": self.endpoints.websocket,
-            "websocketManagement": self.endpoints.websocket_management, "extension": self.endpoints.extension,
-            "moto": self.moto.url, "sandboxes": self.sandboxes.urls(),
+            "pid": os.getpid(),
+            "stage": STAGE,
+            "vendor": self.vendor,
+            "eventStore": self.event_store,
+            "gateway": self.endpoints.gateway,
+            "websocket": self.endpoints.websocket,
+            "websocketManagement": self.endpoints.websocket_management,
+            "extension": self.endpoints.extension,
+            "moto": self.moto.url,
+            "sandboxes": self.sandboxes.urls(),
             "queues": {q.logical_id: q.url for q in self.topology.queues.values()},
             "tables": {t.logical_id: t.name for t in self.topology.tables.values()},
-            "busName": self.topology.bus_name, "partnerBus": self.topology.partner_bus_name,
+            "busName": self.topology.bus_name,
+            "partnerBus": self.topology.partner_bus_name,
             "missingFunctions": dict(self.runtime.missing) if self.runtime else {},
-            "demoSource": {"source": DEMO_SOURCE[1], "eventNames": list(DEMO_SOURCE[2]), "apiKey": self.source_key},
-            "credentials": self.sandboxes.public_credentials(), "env": self.client_environment(),
+            "demoSource": {
+                "source": DEMO_SOURCE[1],
+                "eventNames": list(DEMO_SOURCE[2]),
+                "apiKey": self.source_key,
+            },
+            "credentials": self.sandboxes.public_credentials(),
+            "env": self.client_environment(),
             "logs": str((self.state_dir / "logs").resolve()),
         }
 
@@ -158,6 +151,3 @@ class LocalStack:
                     logger.exception("stopping %s", type(part).__name__)
         self.runtime = self.sandboxes = self.moto = None
 
-
-def new_secret(prefix: str = "") -> str:
-    return prefix + secrets.token_urlsafe(24)

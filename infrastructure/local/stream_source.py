@@ -10,48 +10,19 @@ OnFailure destination and the shard moves on, as Lambda does. Retries back off (
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from infrastructure.local.functions import FunctionError, LocalFunction
+from infrastructure.local.stream_records import failure_record, stream_failures, to_lambda_json
 
 logger = logging.getLogger("concord.local.stream")
 
 OnFailure = Callable[[dict[str, Any]], None]
-
-
-def to_lambda_json(value: Any) -> Any:
-    """boto3's decoded stream record -> the JSON Lambda delivers (binary as base64, times as epoch s)."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, Mapping):
-        return {str(k): to_lambda_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [to_lambda_json(v) for v in value]
-    return value
-
-
-def stream_failures(result: Any, sequence_numbers: list[str]) -> int | None:
-    """Index of the first record to retry from a ReportBatchItemFailures response; None: all succeeded.
-    An identifier that is missing or not in the batch fails the whole batch (index 0)."""
-    failures = result.get("batchItemFailures") if isinstance(result, Mapping) else None
-    if not failures:
-        return None
-    indexes = []
-    for failure in failures if isinstance(failures, list) else [None]:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-        if identifier not in sequence_numbers:
-            return 0
-        indexes.append(sequence_numbers.index(identifier))
-    return min(indexes)
 
 
 @dataclass
@@ -64,10 +35,21 @@ class _Shard:
 
 
 class StreamEventSource:
-    def __init__(self, streams: Any, function: LocalFunction, *, stream_arn: str, region: str,
-                 batch_size: int = 100, starting_position: str = "TRIM_HORIZON", report_batch_item_failures: bool = True,
-                 max_retries: int = 10, bisect: bool = True, on_failure: OnFailure | None = None,
-                 idle_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        streams: Any,
+        function: LocalFunction,
+        *,
+        stream_arn: str,
+        region: str,
+        batch_size: int = 100,
+        starting_position: str = "TRIM_HORIZON",
+        report_batch_item_failures: bool = True,
+        max_retries: int = 10,
+        bisect: bool = True,
+        on_failure: OnFailure | None = None,
+        idle_s: float = 0.2,
+    ) -> None:
         self.streams, self.function = streams, function
         self.stream_arn, self.region = stream_arn, region
         self.batch_size, self.starting_position = batch_size, starting_position
@@ -103,8 +85,11 @@ class StreamEventSource:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in self._shards:
-                iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard["ShardId"],
-                                                           ShardIteratorType=self.starting_position)["ShardIterator"]
+                iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn,
+                    ShardId=shard["ShardId"],
+                    ShardIteratorType=self.starting_position,
+                )["ShardIterator"]
                 self._shards[shard["ShardId"]] = _Shard(shard["ShardId"], iterator, limit=self.batch_size)
 
     def _step(self, shard: _Shard) -> bool:
@@ -121,8 +106,13 @@ class StreamEventSource:
 
     def _lambda_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         converted = to_lambda_json(record)
-        return {**converted, "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": self.region,
-                "eventSourceARN": self.stream_arn}
+        return {
+            **converted,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self.region,
+            "eventSourceARN": self.stream_arn,
+        }
 
     def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
         """None on success, else the index in `batch` to retry from."""
@@ -159,20 +149,3 @@ class StreamEventSource:
         logger.error("stream batch of %d dead-lettered after %d retries", len(failed), self.max_retries)
         if self.on_failure is not None:
             self.on_failure(failure_record(self, shard.shard_id, failed))
-
-
-def failure_record(source: StreamEventSource, shard_id: str, failed: list[dict[str, Any]]) -> dict[str, Any]:
-    """What Lambda sends to a stream mapping's OnFailure destination: the batch's coordinates."""
-    arrivals = [r["dynamodb"].get("ApproximateCreationDateTime") for r in failed]
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return {
-        "requestContext": {"requestId": "", "functionArn": source.function.name,
-                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": source.max_retries + 1},
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "version": "1.0", "timestamp": stamp,
-        "DDBStreamBatchInfo": {"shardId": shard_id, "startSequenceNumber": failed[0]["dynamodb"]["SequenceNumber"],
-                               "endSequenceNumber": failed[-1]["dynamodb"]["SequenceNumber"],
-                               "approximateArrivalOfFirstRecord": arrivals[0],
-                               "approximateArrivalOfLastRecord": arrivals[-1], "batchSize": len(failed),
-                               "streamArn": source.stream_arn},
-    }

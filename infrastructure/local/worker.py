@@ -1,9 +1,10 @@
 """Inside one local execution environment (a worker process): what Lambda's Python runtime does.
 
-The process is started with the function's own environment (template Environment + Lambda's reserved
-variables) and nothing of its parent's, imports the handler once (INIT), then serves invocations one
-at a time over its stdin/stdout pipes. Module globals (the DI container, boto3 clients, settings caches) therefore
-live exactly as long as a warm Lambda instance, and two functions never share them.
+The process is started with the function's own environment (template Environment + Lambda's
+reserved variables) and nothing of its parent's, imports the handler once (INIT), then serves
+invocations one at a time over its stdin/stdout pipes. Module globals (the DI container, boto3
+clients, settings caches) therefore live exactly as long as a warm Lambda instance, and two functions
+never share them.
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def _protocol_streams(log_path: str) -> tuple[Any, Any]:
 
 
 def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
-    return {"errorType": error_type or type(exc).__name__, "errorMessage": str(exc),
-            "stackTrace": traceback.format_exception(exc)}
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc),
+    }
 
 
 def _load(handler: str) -> Any:
@@ -79,12 +83,15 @@ def serve(handler: str, log_path: str) -> None:
         replies.write(json.dumps({"outcome": outcome, "payload": payload}) + "\n")
         replies.flush()
         duration_ms = (time.monotonic() - started) * 1000
-        print(f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms",
-              flush=True)
+        print(
+            f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms",
+            flush=True,
+        )
 
 
-def _invoke(function: Any, init_error: dict[str, Any] | None, event: Any,
-            context: LambdaContext) -> tuple[str, Any]:
+def _invoke(
+    function: Any, init_error: dict[str, Any] | None, event: Any, context: LambdaContext
+) -> tuple[str, Any]:
     if init_error is not None:
         return "error", init_error
     try:

@@ -31,16 +31,28 @@ def stream_partial(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fails the record whose NewImage pk is "bad"; records each batch's pks."""
     pks = [r["dynamodb"]["NewImage"]["pk"]["S"] for r in event["Records"]]
     _record(pks)
-    bad = [r["dynamodb"]["SequenceNumber"] for r in event["Records"] if r["dynamodb"]["NewImage"]["pk"]["S"] == "bad"]
+    bad = [
+        r["dynamodb"]["SequenceNumber"]
+        for r in event["Records"]
+        if r["dynamodb"]["NewImage"]["pk"]["S"] == "bad"
+    ]
     return {"batchItemFailures": [{"itemIdentifier": s} for s in bad]}
 
 
 def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answers what it saw: its environment marker and, for HTTP, the request."""
     _record(event)
-    return {"statusCode": 201, "headers": {"x-marker": os.environ.get("MARKER", "")},
-            "body": json.dumps({"marker": os.environ.get("MARKER"), "event": event,
-                                "remaining_ms": context.get_remaining_time_in_millis()})}
+    return {
+        "statusCode": 201,
+        "headers": {"x-marker": os.environ.get("MARKER", "")},
+        "body": json.dumps(
+            {
+                "marker": os.environ.get("MARKER"),
+                "event": event,
+                "remaining_ms": context.get_remaining_time_in_millis(),
+            }
+        ),
+    }
 
 
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -86,14 +86,18 @@ def queue_with_dlq(sqs: Any, name: str, *, max_receives: int) -> tuple[str, str,
 def depth(sqs: Any, url: str) -> int:
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def test_a_partial_batch_failure_returns_only_that_message(aws: LocalAws, make_function: Any) -> None:
     sqs = client(aws, "sqs")
     url, arn, _ = queue_with_dlq(sqs, "partial", max_receives=5)
-    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body}
-                                                  for i, body in enumerate(["ok-1", "fail-2", "ok-3"])])
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(["ok-1", "fail-2", "ok-3"])],
+    )
     function = make_function("partial")
     source = SqsEventSource(sqs, function, queue_url=url, queue_arn=arn, region=aws.region, idle_s=0.2)
     source.start()
@@ -106,7 +110,9 @@ def test_a_partial_batch_failure_returns_only_that_message(aws: LocalAws, make_f
     assert depth(sqs, url) == 1
 
 
-def test_a_message_failing_max_receive_count_times_lands_in_the_dlq(aws: LocalAws, make_function: Any) -> None:
+def test_a_message_failing_max_receive_count_times_lands_in_the_dlq(
+    aws: LocalAws, make_function: Any
+) -> None:
     """The queue's redrive policy does it: moto moves the message on the receive past maxReceiveCount,
     over HTTP, as SQS does. The runtime itself never deletes or moves a failed message."""
     sqs = client(aws, "sqs")
@@ -126,18 +132,29 @@ def test_a_message_failing_max_receive_count_times_lands_in_the_dlq(aws: LocalAw
 
 
 def test_a_stream_record_reported_failed_is_retried_from_it_then_sent_to_the_on_failure_destination(
-        aws: LocalAws, make_function: Any) -> None:
+    aws: LocalAws, make_function: Any
+) -> None:
     dynamodb, streams = client(aws, "dynamodb"), client(aws, "dynamodbstreams")
-    dynamodb.create_table(TableName="outbox", BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    dynamodb.create_table(
+        TableName="outbox",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
     stream_arn = dynamodb.describe_table(TableName="outbox")["Table"]["LatestStreamArn"]
     for pk in ("a", "bad", "c"):
         dynamodb.put_item(TableName="outbox", Item={"pk": {"S": pk}, "blob": {"B": b"\x00\x01"}})
     function, failures = make_function("stream_partial"), []
-    source = StreamEventSource(streams, function, stream_arn=stream_arn, region=aws.region, max_retries=2,
-                               on_failure=failures.append, idle_s=0.1)
+    source = StreamEventSource(
+        streams,
+        function,
+        stream_arn=stream_arn,
+        region=aws.region,
+        max_retries=2,
+        on_failure=failures.append,
+        idle_s=0.1,
+    )
     source.start()
     try:
         eventually(lambda: failures)
@@ -148,7 +165,10 @@ def test_a_stream_record_reported_failed_is_retried_from_it_then_sent_to_the_on_
     assert recorded(function) == [["a", "bad", "c"], ["bad", "c"], ["bad"], ["c"]]
     info = failures[0]["DDBStreamBatchInfo"]
     assert (info["batchSize"], info["streamArn"], failures[0]["requestContext"]["condition"]) == (
-        1, stream_arn, "RetryAttemptsExhausted")
+        1,
+        stream_arn,
+        "RetryAttemptsExhausted",
+    )
 
 
 def test_each_function_runs_with_its_own_environment_and_limits(make_function: Any) -> None:
@@ -159,8 +179,9 @@ def test_each_function_runs_with_its_own_environment_and_limits(make_function: A
         make_function("sleepy", timeout_s=1).invoke({"seconds": 30})
     assert timed_out.value.error_type == "Sandbox.Timedout"
     with pytest.raises(FunctionError) as missing:
-        LocalFunction("nope", "tests.e2e.no_such_module.handler", {}, timeout_s=5,
-                      log_dir=Path(blue.log_path).parent).invoke({})
+        LocalFunction(
+            "nope", "tests.e2e.no_such_module.handler", {}, timeout_s=5, log_dir=Path(blue.log_path).parent
+        ).invoke({})
     assert missing.value.error_type == "Runtime.ImportModuleError"
 
 
@@ -169,8 +190,9 @@ def test_the_extension_answers_with_the_session_token_and_caches_for_its_ttl(aws
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     ssm.put_parameter(Name="/concord/test/tokens/zuora", Value="first", Type="SecureString", KeyId=key)
     now = [1000.0]
-    extension = ExtensionServer(ssm, client(aws, "secretsmanager"), "session-token", ttl_s=300,
-                                clock=lambda: now[0])
+    extension = ExtensionServer(
+        ssm, client(aws, "secretsmanager"), "session-token", ttl_s=300, clock=lambda: now[0]
+    )
     url = extension.start() + "/systemsmanager/parameters/get"
     query = {"name": "/concord/test/tokens/zuora", "withDecryption": "true"}
     try:
@@ -179,8 +201,9 @@ def test_the_extension_answers_with_the_session_token_and_caches_for_its_ttl(aws
         first = read()
         assert first.status_code == 200
         assert first.json()["Parameter"]["Value"] == "first"
-        ssm.put_parameter(Name="/concord/test/tokens/zuora", Value="second", Type="SecureString", KeyId=key,
-                          Overwrite=True)
+        ssm.put_parameter(
+            Name="/concord/test/tokens/zuora", Value="second", Type="SecureString", KeyId=key, Overwrite=True
+        )
         assert read().json()["Parameter"]["Value"] == "first"  # cached
         now[0] += 301
         assert read().json()["Parameter"]["Value"] == "second"
@@ -193,8 +216,13 @@ def test_the_extension_answers_with_the_session_token_and_caches_for_its_ttl(aws
 def test_the_connections_api_answers_410_for_a_closed_socket(make_function: Any) -> None:
     api = WebSocketApi(make_function("connect"), None, stage="dev")
     api.start()
-    management = boto3.client("apigatewaymanagementapi", endpoint_url=api.management.url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=api.management.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
     try:
         with connect(f"{api.url}/?token=good", open_timeout=30) as socket:
             connection_id = eventually(lambda: next(iter(api.sockets), None))
@@ -216,12 +244,19 @@ def test_the_http_api_sends_payload_v2_events_and_answers_404_off_its_routes(mak
     api = HttpApi({("POST", "/events"): make_function("echo", MARKER="gw")})
     api.start()
     try:
-        answer = httpx.post(f"{api.url}/events?x=1", content=b'{"a": 1}',
-                            headers={"Content-Type": "application/json", "X-Api-Key": "k"})
+        answer = httpx.post(
+            f"{api.url}/events?x=1",
+            content=b'{"a": 1}',
+            headers={"Content-Type": "application/json", "X-Api-Key": "k"},
+        )
         assert (answer.status_code, answer.headers["x-marker"]) == (201, "gw")
         event = answer.json()["event"]
         assert (event["version"], event["routeKey"], event["rawPath"], event["rawQueryString"]) == (
-            "2.0", "POST /events", "/events", "x=1")
+            "2.0",
+            "POST /events",
+            "/events",
+            "x=1",
+        )
         assert event["headers"]["x-api-key"] == "k" and event["body"] == '{"a": 1}'
         assert event["isBase64Encoded"] is False
         assert httpx.get(f"{api.url}/events").json() == {"message": "Not Found"}
@@ -232,8 +267,13 @@ def test_the_http_api_sends_payload_v2_events_and_answers_404_off_its_routes(mak
 def test_the_invoke_api_runs_a_function_by_name(make_function: Any) -> None:
     function = make_function("echo", MARKER="invoked")
     api = LambdaApi(lambda: {"Echo": function})
-    lam = boto3.client("lambda", endpoint_url=api.start(), region_name="us-east-1", aws_access_key_id="x",
-                       aws_secret_access_key="x")
+    lam = boto3.client(
+        "lambda",
+        endpoint_url=api.start(),
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
     try:
         answer = lam.invoke(FunctionName=function.name, Payload=b'{"system": "zuora"}')
         assert json.loads(json.loads(answer["Payload"].read())["body"])["marker"] == "invoked"
@@ -247,8 +287,13 @@ def test_moto_fires_no_schedule_so_the_runtime_plays_rate_expressions(make_funct
     assert rate_seconds("rate(15 minutes)") == 900 and rate_seconds("rate(1 day)") == 86400
     assert rate_seconds("cron(0 12 * * ? *)") is None
     function = make_function("echo")
-    schedule = Schedule("access-manager", "rate(15 minutes)", {"reason": "schedule"},
-                        lambda payload: function.invoke_async(payload), speedup=900 / 0.3)
+    schedule = Schedule(
+        "access-manager",
+        "rate(15 minutes)",
+        {"reason": "schedule"},
+        lambda payload: function.invoke_async(payload),
+        speedup=900 / 0.3,
+    )
     schedule.start()
     try:
         eventually(lambda: len(recorded(function)) >= 2)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from infrastructure.local.demo.output import Console
-from infrastructure.local.demo.scenario import STEPS, Demo
+from infrastructure.local.demo.scenario import Demo
+from infrastructure.local.demo.steps import STEPS
 
 
 def run_demo(vendor: str = "zuora", *, attach: bool = False, state_dir: Path = Path(".concord"),
@@ -72,16 +73,27 @@ def _run(out: Console, info: dict[str, Any], timeout_s: float) -> int:
 
 
 def _prepare(out: Console, info: dict[str, Any], timeout_s: float) -> tuple[Demo, list[Any]]:
+    from infrastructure.local.demo.billing import billing_user
+    from infrastructure.local.demo.crm import CrmUser
+    from infrastructure.local.demo.observe import ConcordView
+
+    carrier = _carrier(out, info)
+    listener = _listener(out, info)
+    sandboxes, credentials = info["sandboxes"], info["credentials"]
+    crm = CrmUser(sandboxes["salesforce"], **credentials["salesforce"])
+    demo = Demo(out=out, crm=crm, billing=billing_user(info["vendor"], sandboxes, credentials),
+                view=ConcordView(info["env"]), carrier=carrier, listener=listener, gateway=info["gateway"],
+                api_key=info["demoSource"]["apiKey"], timeout_s=timeout_s)
+    return demo, [listener.stop, carrier.stop, crm.close]
+
+
+def _carrier(out: Console, info: dict[str, Any]) -> Any:
+    """The carrier listens, then is registered as a destination (`concord destinations add`)."""
     import boto3
 
     from adapters.aws.gateway_tables import DestinationsTable
-    from adapters.ws_tokens import issue
     from application.delivery.admin import new_destination
-    from infrastructure.local.demo.billing import billing_user
     from infrastructure.local.demo.carrier import Carrier
-    from infrastructure.local.demo.crm import CrmUser
-    from infrastructure.local.demo.listener import Listener
-    from infrastructure.local.demo.observe import ConcordView
 
     carrier = Carrier()
     carrier.start()
@@ -89,17 +101,24 @@ def _prepare(out: Console, info: dict[str, Any], timeout_s: float) -> tuple[Demo
                                                   event_names=["Order.Activated"], rate_per_s=5)
     DestinationsTable(boto3.client("dynamodb"), info["tables"]["DestinationsTable"]).add(destination)
     out.hop("carrier", f"listening on {carrier.url}, registered for Order.Activated")
+    return carrier
+
+
+def _listener(out: Console, info: dict[str, Any]) -> Any:
+    """A WebSocket client of room "all", with a token as `concord notifications token --room all` issues."""
+    import boto3
+
+    from adapters.ws_tokens import issue
+    from infrastructure.local.demo.listener import Listener
+
     secret = boto3.client("secretsmanager").get_secret_value(
         SecretId=f"concord/{info['stage']}/websocket-jwt")["SecretString"]
     refused = Listener.refused_status(info["websocket"], issue("not-the-secret", subject="demo", room="all"))
     out.hop("websocket", f"a forged token is refused with HTTP {refused}")
-    listener = Listener(info["websocket"], issue(secret, subject="demo", room="all"),
-                        lambda m: out.hop("websocket", f"{m.get('event')} (correlation {m.get('correlationId')})"))
+    def show(message: dict[str, Any]) -> None:
+        out.hop("websocket", f"{message.get('event')} (correlation {message.get('correlationId')})")
+
+    listener = Listener(info["websocket"], issue(secret, subject="demo", room="all"), show)
     listener.start()
     out.hop("websocket", "connected to room 'all'")
-    sandboxes, credentials = info["sandboxes"], info["credentials"]
-    crm = CrmUser(sandboxes["salesforce"], **credentials["salesforce"])
-    demo = Demo(out=out, crm=crm, billing=billing_user(info["vendor"], sandboxes, credentials),
-                view=ConcordView(info["env"]), carrier=carrier, listener=listener, gateway=info["gateway"],
-                api_key=info["demoSource"]["apiKey"], timeout_s=timeout_s)
-    return demo, [listener.stop, carrier.stop, crm.close]
+    return listener

@@ -22,10 +22,14 @@ class BillingUser(Protocol):
 
 def _ok(response: httpx.Response) -> Any:
     if response.status_code >= 300:
-        raise RuntimeError(f"{response.request.method} {response.request.url.path} -> {response.status_code}: "
-                           f"{response.text[:300]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path} -> {response.status_code}: "
+            f"{response.text[:300]}"
+        )
     body = response.json() if response.content else {}
-    if isinstance(body, dict) and body.get("success") is False:  # Zuora's 200 with success:false (VENDORS §0 #7)
+    if (
+        isinstance(body, dict) and body.get("success") is False
+    ):  # Zuora's 200 with success:false (VENDORS §0 #7)
         raise RuntimeError(f"{response.request.url.path}: {body.get('reasons')}")
     return body
 
@@ -38,16 +42,28 @@ class ZuoraUser:
     vendor = "zuora"
 
     def __init__(self, url: str, client_id: str, client_secret: str) -> None:
-        token = _ok(httpx.post(f"{url}/oauth/token", data={"grant_type": "client_credentials",
-                                                            "client_id": client_id, "client_secret": client_secret}))
-        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token['access_token']}"},
-                                 timeout=30)
+        token = _ok(
+            httpx.post(
+                f"{url}/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                },
+            )
+        )
+        self.http = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30
+        )
 
     def account(self, billing_id: str) -> dict[str, Any]:
         body = _ok(self.http.get(f"/v1/accounts/{billing_id}"))
-        return {"name": body["basicInfo"]["name"], "number": body["basicInfo"]["accountNumber"],
-                "email": (body.get("billToContact") or {}).get("workEmail"),
-                "city": (body.get("billToContact") or {}).get("city")}
+        return {
+            "name": body["basicInfo"]["name"],
+            "number": body["basicInfo"]["accountNumber"],
+            "email": (body.get("billToContact") or {}).get("workEmail"),
+            "city": (body.get("billToContact") or {}).get("city"),
+        }
 
     def prices(self, product_id: str) -> list[tuple[Decimal, bool]]:
         body = _ok(self.http.get(f"/v1/catalog/product/{product_id}"))
@@ -63,18 +79,24 @@ class ZuoraUser:
         return str(_ok(self.http.get(f"/v1/subscriptions/{billing_id}")).get("status"))
 
     def payment(self, account_number: str, subscription_id: str, failed: bool) -> None:
-        _ok(self.http.post("/__sandbox/payments", json={"accountNumber": account_number,
-                                                         "outcome": "failed" if failed else "processed"}))
+        _ok(
+            self.http.post(
+                "/__sandbox/payments",
+                json={"accountNumber": account_number, "outcome": "failed" if failed else "processed"},
+            )
+        )
 
     def cancel(self, subscription_id: str, subscription_number: str, account_number: str) -> None:
+        """A CancelSubscription order action effective today, as a billing clerk places it."""
         today = _today()
-        triggers = [{"name": n, "triggerDate": today} for n in
-                    ("ContractEffective", "ServiceActivation", "CustomerAcceptance")]
+        action = {"type": "CancelSubscription",
+                  "triggerDates": [{"name": n, "triggerDate": today}
+                                   for n in ("ContractEffective", "ServiceActivation", "CustomerAcceptance")],
+                  "cancelSubscription": {"cancellationPolicy": "SpecificDate",
+                                         "cancellationEffectiveDate": today}}
         _ok(self.http.post("/v1/orders", json={
-            "orderDate": today, "existingAccountNumber": account_number, "subscriptions": [{
-                "subscriptionNumber": subscription_number, "orderActions": [{
-                    "type": "CancelSubscription", "triggerDates": triggers, "cancelSubscription": {
-                        "cancellationPolicy": "SpecificDate", "cancellationEffectiveDate": today}}]}]}))
+            "orderDate": today, "existingAccountNumber": account_number,
+            "subscriptions": [{"subscriptionNumber": subscription_number, "orderActions": [action]}]}))
 
 
 class StripeUser:
@@ -85,8 +107,12 @@ class StripeUser:
 
     def account(self, billing_id: str) -> dict[str, Any]:
         body = _ok(self.http.get(f"/v1/customers/{billing_id}"))
-        return {"name": body.get("name"), "number": body.get("id"), "email": body.get("email"),
-                "city": (body.get("address") or {}).get("city")}
+        return {
+            "name": body.get("name"),
+            "number": body.get("id"),
+            "email": body.get("email"),
+            "city": (body.get("address") or {}).get("city"),
+        }
 
     def prices(self, product_id: str) -> list[tuple[Decimal, bool]]:
         body = _ok(self.http.get("/v1/prices", params={"product": product_id, "limit": 100}))
@@ -97,8 +123,12 @@ class StripeUser:
         return "paused (pause_collection)" if body.get("pause_collection") else str(body.get("status"))
 
     def payment(self, account_number: str, subscription_id: str, failed: bool) -> None:
-        _ok(self.http.post("/__sandbox/invoices", json={"subscription": subscription_id,
-                                                         "outcome": "payment_failed" if failed else "paid"}))
+        _ok(
+            self.http.post(
+                "/__sandbox/invoices",
+                json={"subscription": subscription_id, "outcome": "payment_failed" if failed else "paid"},
+            )
+        )
 
     def cancel(self, subscription_id: str, subscription_number: str, account_number: str) -> None:
         _ok(self.http.delete(f"/v1/subscriptions/{subscription_id}"))

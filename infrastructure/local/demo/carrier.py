@@ -61,13 +61,24 @@ class Carrier:
         return None
 
     @staticmethod
-    def publish(gateway: str, api_key: str, order_crm_id: str, shipment: str, correlation_id: str) -> httpx.Response:
-        envelope = {"metadata": {"source": "com.example.carrier", "eventName": "ShipmentConfirmed",
-                                 "eventSchemaVersion": "1", "eventId": str(uuid.uuid4()),
-                                 "correlationId": correlation_id,
-                                 "occurredAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
-                    "data": {"shipment": shipment, "orderId": order_crm_id,
-                             "links": [{"entity": "order", "id": shipment, "crmId": order_crm_id}]}}
+    def publish(
+        gateway: str, api_key: str, order_crm_id: str, shipment: str, correlation_id: str
+    ) -> httpx.Response:
+        envelope = {
+            "metadata": {
+                "source": "com.example.carrier",
+                "eventName": "ShipmentConfirmed",
+                "eventSchemaVersion": "1",
+                "eventId": str(uuid.uuid4()),
+                "correlationId": correlation_id,
+                "occurredAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            "data": {
+                "shipment": shipment,
+                "orderId": order_crm_id,
+                "links": [{"entity": "order", "id": shipment, "crmId": order_crm_id}],
+            },
+        }
         return httpx.post(f"{gateway}/events", json=envelope, headers={"x-api-key": api_key}, timeout=30)
 
 

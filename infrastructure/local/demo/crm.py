@@ -13,10 +13,16 @@ V = "/services/data/v60.0"
 
 class CrmUser:
     def __init__(self, url: str, client_id: str, client_secret: str) -> None:
-        answer = httpx.post(f"{url}/services/oauth2/token", data={
-            "grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}, timeout=30)
+        answer = httpx.post(
+            f"{url}/services/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            timeout=30,
+        )
         answer.raise_for_status()
-        headers = {"Authorization": f"Bearer {answer.json()['access_token']}", "Sforce-Call-Options": "client=ui"}
+        headers = {
+            "Authorization": f"Bearer {answer.json()['access_token']}",
+            "Sforce-Call-Options": "client=ui",
+        }
         self.http = httpx.Client(base_url=url, headers=headers, timeout=30)
 
     def _ok(self, response: httpx.Response) -> Any:
@@ -42,17 +48,35 @@ class CrmUser:
     def create_product(self, sku: str, name: str, currency: str, amount: Decimal) -> tuple[str, str]:
         """A product with its monthly list price in the standard price book: (product id, entry id)."""
         product = self.create("Product2", {"Name": name, "ProductCode": sku, "IsActive": True})
-        entry = self.create("PricebookEntry", {
-            "Product2Id": product, "Pricebook2Id": self.standard_pricebook(), "CurrencyIsoCode": currency,
-            "IsActive": True, "UnitPrice": float(amount), "Billing_Period__c": "Month"})
+        entry = self.create(
+            "PricebookEntry",
+            {
+                "Product2Id": product,
+                "Pricebook2Id": self.standard_pricebook(),
+                "CurrencyIsoCode": currency,
+                "IsActive": True,
+                "UnitPrice": float(amount),
+                "Billing_Period__c": "Month",
+            },
+        )
         return product, entry
 
     def create_order(self, account: str, currency: str, entry: str, quantity: int, price: Decimal) -> str:
         """An order as Salesforce's UI makes one: Draft, then its product lines."""
-        order = self.create("Order", {"AccountId": account, "EffectiveDate": "2026-12-01", "Status": "Draft",
-                                      "CurrencyIsoCode": currency, "Term_Months__c": 12})
-        self.create("OrderItem", {"OrderId": order, "PricebookEntryId": entry, "Quantity": quantity,
-                                  "UnitPrice": float(price)})
+        order = self.create(
+            "Order",
+            {
+                "AccountId": account,
+                "EffectiveDate": "2026-12-01",
+                "Status": "Draft",
+                "CurrencyIsoCode": currency,
+                "Term_Months__c": 12,
+            },
+        )
+        self.create(
+            "OrderItem",
+            {"OrderId": order, "PricebookEntryId": entry, "Quantity": quantity, "UnitPrice": float(price)},
+        )
         return order
 
     def close(self) -> None:

@@ -13,7 +13,9 @@ from websockets.sync.client import ClientConnection, connect
 
 
 class Listener:
-    def __init__(self, url: str, token: str, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self, url: str, token: str, on_message: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.url, self.token, self.on_message = url, token, on_message
         self.messages: list[dict[str, Any]] = []
         self._socket: ClientConnection | None = None

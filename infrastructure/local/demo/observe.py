@@ -40,9 +40,14 @@ class ConcordView:
         from infrastructure import wiring
         from infrastructure.settings import Settings
 
-        settings = Settings(**{key.removeprefix("CONCORD_").lower(): value for key, value in environment.items()
-                               if key.startswith("CONCORD_") and key.removeprefix("CONCORD_").lower()
-                               in Settings.model_fields})
+        settings = Settings(
+            **{
+                key.removeprefix("CONCORD_").lower(): value
+                for key, value in environment.items()
+                if key.startswith("CONCORD_")
+                and key.removeprefix("CONCORD_").lower() in Settings.model_fields
+            }
+        )
         from application.app import ConcordApp
 
         self.app = ConcordApp(env=wiring.eventsourcing_env(settings))

@@ -48,7 +48,9 @@ class Console:
                 self._rich.print(table)
                 return
             print(f"\n{title}")
-            widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
+            widths = [
+                max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)
+            ]
             print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
             for row in rows:
                 print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
