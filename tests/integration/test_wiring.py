@@ -70,6 +70,7 @@ def test_the_account_lambda_syncs_a_relayed_salesforce_change_into_the_configure
     assert sorted(report["refreshed"]) == ["salesforce", "zuora"] and not report["revoked"]
     crm_id = SalesforceSeed(stack["salesforce"]).create_account(
         {"name": "Wired Ltd", "email": "ap@wired.example", "currency": "EUR"})
+    stack["salesforce"].emitter.flush()  # Event Relay is asynchronous: wait for the change event
     [created] = [e for e in stack["relayed"] if e["detail-type"] == "AccountChangeEvent"]
     result = account.handler(_sqs_event(created))
     assert result == {"batchItemFailures": []}
