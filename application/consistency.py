@@ -8,17 +8,25 @@ billing is reported, never deleted: billing owns it).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from application.commands import SyncAccountFromCrm
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from application.commands import ApplyBillingTrigger, SyncAccountFromCrm, SyncOrderFromCrm, SyncProductFromCrm
 from application.correlation import crm_id_for
+from application.errors import IntegrationError
 from application.handlers import handle
+from application.replay import domain_events
 from application.services import Services
 from domain.account import Account
 from domain.canonical import ACCOUNT_FIELDS, BillingAccount, CrmAccount
 from domain.correlation import Correlation
+from domain.errors import DomainError
+from domain.order import Order, OrderStatus
+from domain.product import Product
 from domain.runs import Backfill, ReconciliationLog
 from domain.sync import CrmChange
 
@@ -135,3 +143,71 @@ def backfill_accounts(svc: Services, *, since: str, correlation_id: str, page_si
         svc.app.save(job)
         pages += 1
     return job
+
+
+# -- orders and products (issue 6 chaos run) ------------------------------------------------------
+# The ports list CRM accounts only, so these walk the orders and products concord ever registered
+# (read from the event log). An order whose every change event was lost is not seen here; a
+# `CrmGateway.list_orders` would close that gap (proposed, not made: a port change).
+
+
+def _known(svc: Services, aggregate: type[Aggregate], created: str) -> Iterator[str]:
+    for _, event in domain_events(svc.app, topics=(f"{get_topic(aggregate)}.{created}",)):
+        yield str(vars(event)["crm_id"])
+
+
+def _order_drift(order: Order, svc: Services) -> tuple[str, object] | None:
+    """(kind, the command that repairs it) for one order, or None when CRM, concord and billing agree."""
+    snapshot = svc.crm.get_order(order.crm_id)
+    resync, activated = SyncOrderFromCrm(order.crm_id, ""), snapshot.status.lower() == "activated"
+    if activated and order.status in (OrderStatus.RECEIVED, OrderStatus.SUBMITTED):
+        return "missing_in_billing", resync
+    if activated and order.status == OrderStatus.REJECTED:
+        return "rejected_by_billing", None  # terminal: a person must look at the reason
+    if not order.subscription:
+        return None
+    billing = svc.billing.get_subscription(str(order.subscription["id"]))
+    if billing.status != order.status.value:
+        return "status_mismatch", ApplyBillingTrigger("subscription", billing.billing_id, None,
+                                                      "SubscriptionChanged", "")
+    if order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
+        return "field_mismatch", resync
+    return None
+
+
+def _product_drift(product: Product, svc: Services) -> tuple[str, object] | None:
+    """A product whose CRM record the normal sync would still change (tried on a copy never saved)."""
+    snapshot = svc.crm.get_product(product.crm_id)
+    product.update_details(snapshot, "")
+    product.reprice(snapshot.prices, "")
+    if product.pending_events or product.unlinked_prices() or product.retired_linked_prices():
+        return "field_mismatch", SyncProductFromCrm(product.crm_id, "")
+    return None
+
+
+def _reconcile_known(svc: Services, report: DriftReport, kind: type[Order] | type[Product], created: str,
+                     drift: Callable[[Any, Services], tuple[str, object] | None], repair: bool,
+                     correlation_id: str) -> DriftReport:
+    for crm_id in dict.fromkeys(_known(svc, kind, created)):
+        report.records["crm"] += 1
+        try:
+            found = drift(svc.app.get_or_none(kind, crm_id), svc)
+            if found is not None:
+                report.add(found[0], {"crm_id": crm_id})
+                if repair and found[1] is not None:
+                    handle(replace(found[1], correlation_id=correlation_id), svc)  # type: ignore[type-var]
+                    report.repaired += 1
+        except (IntegrationError, DomainError) as exc:  # one record's failure is reported, never fatal
+            report.add("repair_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+    _record_run(svc, report, correlation_id)
+    return report
+
+
+def reconcile_orders(svc: Services, *, repair: bool, correlation_id: str) -> DriftReport:
+    return _reconcile_known(svc, DriftReport("order"), Order, "Received", _order_drift, repair,
+                            correlation_id)
+
+
+def reconcile_products(svc: Services, *, repair: bool, correlation_id: str) -> DriftReport:
+    return _reconcile_known(svc, DriftReport("product"), Product, "Registered", _product_drift, repair,
+                            correlation_id)
