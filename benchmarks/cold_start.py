@@ -230,7 +230,7 @@ class Scenario:
 
     def outbox_event(self, number: int) -> dict[str, Any]:
         """One stream batch (BatchSize 100) of what this round's syncs wrote, as Lambda hands it over."""
-        self.pending += self._stream_records()
+        self.pending += self.stream_records()
         batch, self.pending = self.pending[:100], self.pending[100:]
         return {"Records": batch}
 
@@ -305,7 +305,8 @@ class Scenario:
             time.sleep(0.05)
         raise RuntimeError(f"no matching message reached {queue_id}")
 
-    def _stream_records(self) -> list[dict[str, Any]]:
+    def stream_records(self) -> list[dict[str, Any]]:
+        """Every stream record written since the last call, in Lambda's record shape."""
         from infrastructure.local.stream_source import to_lambda_json
 
         arn = self.topology.tables["EventsTable"].stream_arn
