@@ -300,3 +300,16 @@ def test_moto_fires_no_schedule_so_the_runtime_plays_rate_expressions(make_funct
     finally:
         schedule.stop()
     assert recorded(function)[0] == {"reason": "schedule"}
+
+
+def test_no_rule_target_needs_an_input_transformation_that_moto_would_skip() -> None:
+    """moto delivers a rule's matched event to its SQS target but applies no Input, InputPath or
+    InputTransformer. The template uses none, so the local bus delivers what AWS would; a target that
+    adds one must be played by the runtime first (this test then fails)."""
+    from infrastructure.provision import load_template
+
+    resources = load_template()["Resources"]
+    targets = [target for resource in resources.values() if resource["Type"] == "AWS::Events::Rule"
+               for target in resource["Properties"].get("Targets", [])]
+    assert targets
+    assert not [t["Id"] for t in targets if {"Input", "InputPath", "InputTransformer"} & set(t)]
