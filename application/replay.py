@@ -1,8 +1,9 @@
 """Rebuilding read models from the events table alone (issue 6, Replay).
 
-The application's notification log (its recorder's notifications) is every event of every aggregate in one total order (the same
-log the outbox relay publishes). Reading it from the first notification and folding the events
-into fresh structures must give what the live application answers:
+The application's notification log (its recorder's notifications) is every event of every
+aggregate in one total order (the log the outbox relay publishes). Reading it from the first
+notification and folding the events into fresh structures must give what the live application
+answers:
 
 - `rebuild_correlations`: the Correlation lookup (ids per entity, and the claims that make an id
   findable from any system), a projection built here, independent of the aggregates' own code;

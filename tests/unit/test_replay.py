@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.app import ConcordApp
 from application.commands import ApplyBillingTrigger, LinkExternalIds
+from application.consistency import reconcile_orders, reconcile_products
 from application.correlation import link_ids, lookup
+from application.errors import RetryableError
 from application.handlers import handle
 from application.replay import (
     aggregate_differences,
@@ -18,8 +23,10 @@ from application.replay import (
     rebuild_correlations,
 )
 from domain.account import Account
+from domain.canonical import PriceSpec
 from domain.errors import IdAlreadyLinked
 from domain.order import Order, OrderStatus
+from domain.values import BillingPeriod, Money
 
 
 def _realistic_history(world) -> None:
@@ -75,12 +82,19 @@ def test_a_rebuilt_aggregate_that_differs_from_the_live_one_is_reported(world):
     rebuilt[Account.create_id("001A2")].fields["name"] = "Tampered"
     assert aggregate_differences(world.app, rebuilt) == [
         f"Account {Account.create_id('001A2')}: rebuilt v{rebuilt[Account.create_id('001A2')].version} "
-        f"!= live v{world.app.get_or_none(Account, '001A2').version}"]
+        f"!= live v{world.app.get_or_none(Account, '001A2').version}"
+    ]
 
 
-_links = st.lists(st.tuples(st.sampled_from(["account", "order"]), st.sampled_from(["c1", "c2", "c3"]),
-                            st.sampled_from(["billing", "payment", "carrier"]),
-                            st.sampled_from(["x", "y", "z"])), max_size=25)
+_links = st.lists(
+    st.tuples(
+        st.sampled_from(["account", "order"]),
+        st.sampled_from(["c1", "c2", "c3"]),
+        st.sampled_from(["billing", "payment", "carrier"]),
+        st.sampled_from(["x", "y", "z"]),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -94,3 +108,58 @@ def test_any_sequence_of_links_and_refusals_rebuilds_to_the_live_lookup(operatio
     model = rebuild_correlations(app)
     assert correlation_differences(app, model) == []
     assert aggregate_differences(app, rebuild_aggregates(app)) == []
+
+
+# -- reconcile of orders and products: they walk what the log says concord registered ------------
+
+
+def test_an_activation_that_never_arrived_is_found_and_repaired_through_the_normal_sync(world):
+    world.new_account("001A")
+    world.product("01tP", "WIDGET")
+    world.order("801O", status="draft")
+    world.crm.put_order(replace(world.crm.orders["801O"], status="activated"))  # its change event was lost
+    report = reconcile_orders(world.services, repair=False, correlation_id="rc")
+    assert dict(report.counts) == {"missing_in_billing": 1} and not world.billing.subscriptions
+    repaired = reconcile_orders(world.services, repair=True, correlation_id="rc2")
+    assert repaired.repaired == 1 and world.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
+    assert [s.order_crm_id for s in world.billing.subscriptions.values()] == ["801O"]
+    assert dict(reconcile_orders(world.services, repair=False, correlation_id="rc3").counts) == {}
+
+
+def test_a_cancellation_in_billing_whose_callout_was_lost_is_applied_by_the_repair(world):
+    world.new_account("001A")
+    world.product("01tP", "WIDGET")
+    world.order("801O")
+    subscription = world.app.get_or_none(Order, "801O").subscription["id"]
+    world.billing.cancel_in_billing(subscription, date(2026, 12, 31))
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc")
+    assert dict(report.counts) == {"status_mismatch": 1}
+    assert world.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+
+
+def test_a_price_change_the_catalog_never_heard_of_is_published_by_the_repair(world):
+    world.product("01tP", "WIDGET", amount="10.00")
+    world.crm.put_product(
+        replace(
+            world.crm.products["01tP"],
+            prices=(PriceSpec(Money(Decimal("12.00"), "EUR"), BillingPeriod.MONTH),),
+        )
+    )
+    writes = world.billing.writes
+    report = reconcile_products(world.services, repair=False, correlation_id="rc")
+    assert dict(report.counts) == {"field_mismatch": 1} and world.billing.writes == writes  # a look, no write
+    reconcile_products(world.services, repair=True, correlation_id="rc2")
+    active = [p for p in world.billing.prices.values() if p.get("active", True)]
+    assert [str(p["amount"].amount) for p in active] == ["12.00"]
+    assert dict(reconcile_products(world.services, repair=False, correlation_id="rc3").counts) == {}
+
+
+def test_a_record_the_repair_cannot_read_is_reported_and_the_run_goes_on(world):
+    world.new_account("001A")
+    world.product("01tP", "WIDGET")
+    world.order("801O")
+    world.order("801P")
+    world.billing.fail_next(RetryableError("billing is down", code="503"), method="get_subscription")
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc")
+    assert report.counts["repair_failed"] == 1 and report.records["crm"] == 2
+    assert "billing is down" in report.examples["repair_failed"][0]["reason"]

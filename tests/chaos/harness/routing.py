@@ -1,0 +1,143 @@
+"""The bus of the chaos run: the rules of docs/bus-contract.md routing events to the service queues,
+and the event gateway's Zuora callout endpoint (the real use case, handle_zuora_callout) in front of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from application.gateway.ports import IdempotencyInProgress, StoredResponse
+from application.gateway.webhooks import handle_zuora_callout
+from tests.chaos.harness.queues import SimQueue
+
+SALESFORCE_QUEUES = {
+    "AccountChangeEvent": "account",
+    "OrderChangeEvent": "order",
+    "OrderItemChangeEvent": "order",
+    "Product2ChangeEvent": "product",
+    "PricebookEntryChangeEvent": "product",
+}
+BILLING_QUEUES = {
+    "AccountChanged": "account",
+    "PaymentFailed": "account",
+    "PaymentProcessed": "account",
+    "SubscriptionChanged": "order",
+}
+
+
+class Bus:
+    """EventBridge as the service queues see it: rules by source and detail-type, at-least-once."""
+
+    def __init__(self, queues: Mapping[str, SimQueue]) -> None:
+        self.queues = queues
+        self.routed: Counter[str] = Counter()
+
+    def relay(self, event: dict[str, Any]) -> None:
+        """Salesforce Event Relay's envelope, forwarded unchanged from the partner bus."""
+        queue = SALESFORCE_QUEUES.get(str(event.get("detail-type")))
+        if queue is not None:
+            self.routed[queue] += 1
+            self.queues[queue].send(event)
+
+    def publish(self, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        """The EventPublisher port: canonical envelopes become EventBridge events (detail = envelope)."""
+        for envelope in envelopes:
+            metadata = envelope["metadata"]
+            queue = (
+                BILLING_QUEUES.get(metadata["eventName"]) if metadata["source"] == "concord.billing" else None
+            )
+            if queue is None:
+                continue
+            self.routed[queue] += 1
+            self.queues[queue].send(
+                {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "source": metadata["source"],
+                    "detail-type": metadata["eventName"],
+                    "detail": dict(envelope),
+                }
+            )
+
+
+class MemoryEventIdempotency:
+    """The gateway's eventId table (DynamoDB in production), in memory."""
+
+    def __init__(self) -> None:
+        self._stored: dict[str, StoredResponse | None] = {}
+        self._lock = threading.Lock()
+        self.repeats = 0
+
+    def begin(self, key: str) -> StoredResponse | None:
+        with self._lock:
+            if key not in self._stored:
+                self._stored[key] = None
+                return None
+            stored = self._stored[key]
+            if stored is None:
+                raise IdempotencyInProgress(key)
+            self.repeats += 1
+            return stored
+
+    def complete(self, key: str, response: StoredResponse) -> None:
+        with self._lock:
+            self._stored[key] = response
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._stored.pop(key, None)
+
+
+class CalloutEndpoint:
+    """`POST /webhooks/zuora` of the event gateway, served for the Zuora sandbox to call."""
+
+    USER, PASSWORD = "zuora-callouts", "callout-secret"
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus, self.idempotency = bus, MemoryEventIdempotency()
+        self.answers: Counter[int] = Counter()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="callout-endpoint", daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/webhooks/zuora"
+
+    def credentials(self) -> Sequence[tuple[str, str]]:
+        return [(self.USER, self.PASSWORD)]
+
+    def accept(self, raw_body: bytes, authorization: str | None) -> int:
+        status, _ = handle_zuora_callout(self, self.idempotency, self.bus, raw_body, authorization)
+        self.answers[status] += 1
+        return status
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = endpoint.accept(body, self.headers.get("Authorization"))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        return Handler
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
