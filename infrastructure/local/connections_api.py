@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+from infrastructure.local.httpd import QuietHandler
 
 if TYPE_CHECKING:
     from infrastructure.local.websocket_api import WebSocketApi
@@ -82,7 +84,7 @@ def _gone() -> Reply:
 
 
 def _handler(management: ManagementApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
@@ -98,7 +100,5 @@ def _handler(management: ManagementApi) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_DELETE = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

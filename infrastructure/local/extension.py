@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import ClientError
 
+from infrastructure.local.httpd import QuietHandler
+
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 MAX_TTL_S = 300.0
 
@@ -111,7 +113,7 @@ class ExtensionServer:
 
 
 def _handler(extension: ExtensionServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -122,7 +124,5 @@ def _handler(extension: ExtensionServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from infrastructure.local.functions import FunctionError, LocalFunction
+from infrastructure.local.httpd import QuietHandler
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml")
@@ -130,7 +131,7 @@ def _message(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def _handler(api: HttpApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
@@ -154,7 +155,5 @@ def _handler(api: HttpApi) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

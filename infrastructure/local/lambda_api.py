@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from infrastructure.local.functions import FunctionError, LocalFunction
+from infrastructure.local.httpd import QuietHandler
 
 _PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 Reply = tuple[int, dict[str, str], bytes]
@@ -69,7 +70,7 @@ def _json(status: int, document: Any, headers: dict[str, str]) -> Reply:
 
 
 def _handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
@@ -84,7 +85,5 @@ def _handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(out)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

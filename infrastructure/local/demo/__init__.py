@@ -113,7 +113,8 @@ def _listener(out: Console, info: dict[str, Any]) -> Any:
 
     secret = boto3.client("secretsmanager").get_secret_value(
         SecretId=f"concord/{info['stage']}/websocket-jwt")["SecretString"]
-    refused = Listener.refused_status(info["websocket"], issue("not-the-secret", subject="demo", room="all"))
+    forged = issue("a-forged-secret-of-the-right-length-0123", subject="demo", room="all")
+    refused = Listener.refused_status(info["websocket"], forged)
     out.hop("websocket", f"a forged token is refused with HTTP {refused}")
     def show(message: dict[str, Any]) -> None:
         out.hop("websocket", f"{message.get('event')} (correlation {message.get('correlationId')})")
