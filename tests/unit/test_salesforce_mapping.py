@@ -30,7 +30,7 @@ from application.ports import SyncStatus
 from domain.canonical import OrderLine, OrderSnapshot, PriceSpec, ProductSnapshot, validate_account_fields
 from domain.errors import ValidationError
 from domain.iso import COUNTRIES, CURRENCIES
-from domain.values import BillingPeriod, Money, minor_unit_exponent
+from domain.values import MAX_LEN, BillingPeriod, Money, minor_unit_exponent
 from infrastructure.sandboxes.salesforce.schema import SCHEMAS
 
 FAST = settings(max_examples=40, deadline=None)
@@ -59,7 +59,7 @@ emails = st.builds(lambda local, domain: f"{local}@{domain}.example",
 
 # Built once: strategies made inside a draw are re-validated on every example (slow).
 OPTIONAL_ACCOUNT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "email": emails, "phone": words(40), "payment_terms": words(100), "tax_id": words(64),
+    "email": emails, "phone": words(MAX_LEN["phone"]), "payment_terms": words(100), "tax_id": words(64),
     "status": st.sampled_from(["active", "inactive", "closed"]),
     **{f"{side}.{part}": strategy for side in ("bill_to", "sold_to") for part, strategy in (
         ("street", words(255)), ("city", words(40)), ("state", words(40)), ("postal_code", words(20)),
