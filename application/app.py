@@ -68,7 +68,8 @@ class HistoryEntry:
     changes: dict[str, Any]
 
 
-_NOT_CHANGES = {"originator_id", "originator_version", "timestamp", "correlation_id", "source_position"}
+_NOT_CHANGES = {"originator_id", "originator_version", "originator_topic", "timestamp", "correlation_id",
+                "source_position"}
 
 
 def history(app: ConcordApp, aggregate_id: UUID, as_of: datetime | None = None) -> list[HistoryEntry]:
