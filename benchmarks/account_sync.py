@@ -1,6 +1,7 @@
 """1,000 account syncs against the vendor sandboxes with 50 ms added latency (issue 4).
 
-    .venv/bin/python benchmarks/account_sync.py [N] [--workers W] [--vendor zuora|stripe] [--phases create,update]
+    .venv/bin/python benchmarks/account_sync.py [N] [--workers W] [--vendor zuora|stripe]
+                                                [--phases create,update]
 
 The application use case (application.handlers.handle with SyncAccountFromCrm, built from the CDC that
 the Salesforce sandbox emitted for a CRM user's change, parsed by the Salesforce adapter's CDC parser)
@@ -60,8 +61,8 @@ class BillingProcess:
         credentials = (["--api-key", STRIPE_KEY] if vendor == "stripe"
                        else ["--client-id", ZUORA_ID, "--client-secret", ZUORA_SECRET])
         process = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "sandbox", vendor, "--port", "0",
-                                    *credentials], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   text=True)
+                                    *credentials], cwd=ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
         assert process.stdout is not None
         line = process.stdout.readline()  # "<vendor> sandbox on http://127.0.0.1:<port>"
         if "http://" not in line:
@@ -92,7 +93,8 @@ def build_services(salesforce_url: str, billing: BillingProcess, rate_scale: flo
     from application.services import Services
 
     auth = SalesforceAuth(salesforce_url, SF_ID, client_secret=SF_SECRET)
-    crm = SalesforceCrm(SalesforceHttp(salesforce_url, tokens=FetchingTokens(auth.fetch_pair), call_client="concord",
+    crm = SalesforceCrm(SalesforceHttp(salesforce_url, tokens=FetchingTokens(auth.fetch_pair),
+                                       call_client="concord",
                                        bucket=TokenBucket(VENDOR_RATE_PER_S["salesforce"] * rate_scale)))
     bucket = TokenBucket(VENDOR_RATE_PER_S[billing.vendor] * rate_scale)
     if billing.vendor == "stripe":
@@ -134,7 +136,8 @@ class Crm:
         ids = []
         for n in range(count):
             answer = self.http.post("/services/data/v60.0/sobjects/Account/", json={
-                "Name": f"Sync {tag}{n} GmbH", "CurrencyIsoCode": "EUR", "Billing_Email__c": f"ap-{tag}{n}@example.de",
+                "Name": f"Sync {tag}{n} GmbH", "CurrencyIsoCode": "EUR",
+                "Billing_Email__c": f"ap-{tag}{n}@example.de",
                 "Phone": "+49 30 1234567", "BillingStreet": "Unter den Linden 1", "BillingCity": "Berlin",
                 "BillingPostalCode": "10117", "BillingCountryCode": "DE"})
             answer.raise_for_status()
@@ -188,7 +191,8 @@ def print_requests(requests: dict[str, Counter[str]], accounts: int) -> None:
     for name, routes in requests.items():
         writes = sum(n for route, n in routes.items() if not route.startswith(("GET", "fault")))
         reads = sum(n for route, n in routes.items() if route.startswith("GET"))
-        print(f"      {name:<10} {writes / accounts:5.2f} writes/account, {reads / accounts:5.2f} reads/account")
+        print(f"      {name:<10} {writes / accounts:5.2f} writes/account, "
+              f"{reads / accounts:5.2f} reads/account")
         for route, n in sorted(routes.items()):
             print(f"          {route:<58} {n:6d}  {n / accounts:5.2f}/account")
 
@@ -205,8 +209,8 @@ def phase(name: str, services: Any, urls: dict[str, str], batches: tuple[list[An
     print(f"  {workers} workers (concurrent)    {concurrent:7.2f} s  {count / concurrent:7.1f} syncs/s  "
           f"outcomes {dict(con_outcomes)}")
     print_requests(con_requests, count)
-    print(f"  speedup: {sequential / concurrent:.1f}x (concurrent wall time = {concurrent / sequential:.3f} of "
-          f"the baseline)")
+    print(f"  speedup: {sequential / concurrent:.1f}x "
+          f"(concurrent wall time = {concurrent / sequential:.3f} of the baseline)")
 
 
 def main() -> None:
@@ -223,7 +227,8 @@ def main() -> None:
         started = time.perf_counter()
         warm, first, second = (crm.create_accounts(n, tag) for n, tag in ((5, "w"), (args.count, "a"),
                                                                           (args.count, "b")))
-        print(f"setup: {2 * args.count + 5} CRM accounts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(f"setup: {2 * args.count + 5} CRM accounts in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
         run(services, crm.commands(warm, "CREATE"), 1)  # tokens and connections, before any timing
         for url in urls.values():
             admin(url, "/__sandbox/faults", LATENCY)

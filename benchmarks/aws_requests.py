@@ -124,8 +124,9 @@ def _change(body: dict[str, Any]) -> str:
 
 def create_accounts(scenario: Scenario, count: int, tag: str) -> list[str]:
     return [scenario.crm.create("Account", {
-        "Name": f"Requests {tag}{n} Ltd", "CurrencyIsoCode": "EUR", "Billing_Email__c": f"ap{tag}{n}@example.com",
-        "BillingStreet": "2 High St", "BillingCity": "Dublin", "BillingPostalCode": "D02", "BillingCountryCode": "IE",
+        "Name": f"Requests {tag}{n} Ltd", "CurrencyIsoCode": "EUR",
+        "Billing_Email__c": f"ap{tag}{n}@example.com", "BillingStreet": "2 High St", "BillingCity": "Dublin",
+        "BillingPostalCode": "D02", "BillingCountryCode": "IE",
     }) for n in range(count)]
 
 
@@ -190,7 +191,8 @@ def measure(scenario: Scenario, counter: RequestCounter, reads: Callable[[], int
            reads() - before, failures)
     calls = counts.get("eventbridge.PutEvents", 0)
     print(f"    PutEvents: {calls} calls for {published} domain events published "
-          f"({published / max(calls, 1):.1f} entries per call, {calls / (2 * count):.2f} calls per synced event)")
+          f"({published / max(calls, 1):.1f} entries per call, "
+          f"{calls / (2 * count):.2f} calls per synced event)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Cold start of every Lambda handler in infrastructure/template.yaml (issue 3), against a baseline.
 
-    .venv/bin/python benchmarks/cold_start.py [rounds]        # default 3 timed rounds, then 1 importtime round
+    .venv/bin/python benchmarks/cold_start.py [rounds] [--venv]   # 3 timed rounds, then 1 importtime round
 
 Every run is a fresh interpreter (subprocess) with exactly the function's environment (the template's,
 resolved by infrastructure/provision, plus Lambda's reserved variables: infrastructure/local/environment):
@@ -90,7 +90,8 @@ class LambdaStack:
             "Stage": "dev", "BillingVendor": vendor, **self.sandboxes.template_parameters()})
         self.sandboxes.store_secrets(self.client("secretsmanager"), "dev", self.topology.kms_alias)
         self.session_token = "bench-session-token"  # also the extension's X-Aws-Parameters-Secrets-Token
-        self.extension = ExtensionServer(self.client("ssm"), self.client("secretsmanager"), self.session_token)
+        self.extension = ExtensionServer(self.client("ssm"), self.client("secretsmanager"),
+                                         self.session_token)
         self.extension.start()
         self.websocket = WebSocketApi(None, None, stage=self.topology.stage)
         self.websocket.start()
@@ -164,7 +165,8 @@ class Scenario:
         self.sqs, self.dynamodb = stack.client("sqs"), stack.client("dynamodb")
         self.streams, self.ssm = stack.client("dynamodbstreams"), stack.client("ssm")
         credentials = stack.sandboxes.credentials["salesforce"]
-        self.crm = CrmUser(stack.sandboxes.salesforce.url, credentials["client_id"], credentials["client_secret"])
+        self.crm = CrmUser(stack.sandboxes.salesforce.url, credentials["client_id"],
+                           credentials["client_secret"])
         tables = self.topology.tables
         _, self.source_key = add_source(SourcesTable(self.dynamodb, tables["SourcesTable"].name),
                                         name="bench-carrier", source="com.example.carrier",
@@ -186,27 +188,28 @@ class Scenario:
             ("ProductFunction", self.product_event), ("OrderFunction", self.order_event),
             ("OutboxRelayFunction", self.outbox_event), ("CrmWritebackFunction", self.writeback_event),
             ("DeliveryFunction", self.delivery_event), ("GatewayFunction", self.gateway_event),
-            ("CorrelationFunction", self.correlation_event), ("NotificationsConnectFunction", self.connect_event),
+            ("CorrelationFunction", self.correlation_event),
+            ("NotificationsConnectFunction", self.connect_event),
             ("NotificationsDisconnectFunction", self.disconnect_event),
             ("NotificationsFanoutFunction", self.fanout_event), ("ReconcileFunction", self.reconcile_event),
         ):
             spec = functions[logical_id]
-            yield f"{logical_id} ({spec.handler})", spec.handler, self.stack.environment(logical_id), make(number)
+            environment = self.stack.environment(logical_id)
+            yield f"{logical_id} ({spec.handler})", spec.handler, environment, make(number)
 
     # -- the inputs --------------------------------------------------------------------------------
     def access_manager(self, number: int) -> dict[str, Any]:
         """The schedule's input with no token stored yet: every vendor token is minted and written."""
-        names = [self.topology_settings_path(system) for system in ("salesforce", "zuora", "stripe")]
-        self.ssm.delete_parameters(Names=names)
+        stage = self.topology.stage
+        systems = ("salesforce", "zuora", "stripe")
+        self.ssm.delete_parameters(Names=[f"/concord/{stage}/tokens/{system}" for system in systems])
         return {"reason": "schedule"}
-
-    def topology_settings_path(self, system: str) -> str:
-        return f"/concord/{self.topology.stage}/tokens/{system}"
 
     def account_event(self, number: int) -> dict[str, Any]:
         """A new Account (CDC CREATE with its fields): no CRM read, one billing create, one save."""
         self.account = self.crm.create("Account", {
-            "Name": f"Bench {number} Ltd", "CurrencyIsoCode": "USD", "Billing_Email__c": f"ap{number}@example.com",
+            "Name": f"Bench {number} Ltd", "CurrencyIsoCode": "USD",
+            "Billing_Email__c": f"ap{number}@example.com",
             "BillingStreet": "1 Main St", "BillingCity": "Springfield", "BillingPostalCode": "12345",
             "BillingCountryCode": "US", "BillingStateCode": "IL"})
         return self.sqs_event("AccountQueue", lambda b: self.account in _record_ids(b))
@@ -250,7 +253,8 @@ class Scenario:
             "source": "com.example.carrier", "eventName": "IdsLinked", "eventSchemaVersion": "1",
             "eventId": str(uuid.uuid4()), "correlationId": f"bench-{uuid.uuid4()}",
             "occurredAt": "2026-11-22T10:00:00Z"},
-            "data": {"links": [{"entity": "account", "id": f"CARRIER-{number}", "crmId": self.account}]}}).encode()
+            "data": {"links": [{"entity": "account", "id": f"CARRIER-{number}", "crmId": self.account}]},
+        }).encode()
         headers = {"content-type": "application/json", "x-api-key": self.source_key, "host": "127.0.0.1"}
         return proxy_event("POST", "/events", headers, body, api_id="bench", source_ip="127.0.0.1")
 
@@ -278,8 +282,8 @@ class Scenario:
         """A domain event for room "all", which holds one connection that has gone away (410 -> removed)."""
         table = self.topology.tables["ConnectionsTable"].name
         self.dynamodb.put_item(TableName=table, Item={
-            "pk": {"S": f"gone-{number}="}, "room": {"S": "all"}, "connected_at": {"N": str(int(time.time()))},
-            "expires_at": {"N": str(int(time.time()) + 3600)}})
+            "pk": {"S": f"gone-{number}="}, "room": {"S": "all"},
+            "connected_at": {"N": str(int(time.time()))}, "expires_at": {"N": str(int(time.time()) + 3600)}})
         return self.sqs_event("NotificationsQueue", lambda b: b["detail-type"] == "Account.Synced")
 
     def reconcile_event(self, number: int) -> dict[str, Any]:
@@ -313,7 +317,8 @@ class Scenario:
         for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
             if shard["ShardId"] not in self.iterators:
                 self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                    StreamArn=arn, ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         records: list[dict[str, Any]] = []
         for shard_id, iterator in self.iterators.items():
             while iterator:
@@ -323,7 +328,8 @@ class Scenario:
                 if not answer.get("Records"):
                     break
                 records += [{**to_lambda_json(r), "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-                             "awsRegion": self.stack.aws.region, "eventSourceARN": arn} for r in answer["Records"]]
+                             "awsRegion": self.stack.aws.region, "eventSourceARN": arn}
+                            for r in answer["Records"]]
         return records
 
 
@@ -421,8 +427,8 @@ def measure(stack: LambdaStack, rounds: int) -> tuple[dict[str, list[dict[str, A
     for number in range(rounds + 1):
         profiling = number == rounds  # the last round runs under -X importtime and is not timed
         for name, handler, env, event in scenario.round(number):
-            answer = run_fresh(BASELINE if name == "baseline" else CHILD, handler, event, env, importtime=profiling,
-                               hidden=hidden)
+            code = BASELINE if name == "baseline" else CHILD
+            answer = run_fresh(code, handler, event, env, importtime=profiling, hidden=hidden)
             if not succeeded(answer["result"]):
                 raise RuntimeError(f"{name}: the invocation did not succeed: {answer['result']}")
             if profiling:
@@ -448,7 +454,8 @@ def report(runs: dict[str, list[dict[str, Any]]], profiles: dict[str, str], roun
               f"{median_ms(name, 'invoke_s'):7.0f}  {verdict}")
     for name, stderr in profiles.items():
         top, packages = import_profile(stderr)
-        print(f"\n{name}: -X importtime, {sum(packages.values()):.0f} ms of imports (first invocation included)")
+        print(f"\n{name}: -X importtime, {sum(packages.values()):.0f} ms of imports "
+              "(first invocation included)")
         for cumulative, depth, module in top:
             print(f"    {cumulative:8.1f} ms  {'  ' * depth}{module}")
         heavy = sorted(packages.items(), key=lambda kv: kv[1], reverse=True)[:10]
