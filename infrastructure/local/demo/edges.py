@@ -55,11 +55,14 @@ def carrier_round_trip(d: Demo) -> str:
     if answer.status_code != 202:
         raise StepFailed(f"POST /events answered {answer.status_code}: {answer.text[:200]}")
     d.out.hop("carrier", f"POST /events ShipmentConfirmed {shipment} -> 202")
+    linked = d.wait(f"the order known by carrier id {shipment}",
+                    lambda: d.view.lookup("com.example.carrier", shipment))
+    d.out.hop("concord", f"correlation: {shipment} -> order {linked[0]['crm_id']}")
     spoofed = Carrier.publish(d.gateway, "not-a-key", order, shipment, "spoof")
     d.out.hop("gateway", f"the same event with a wrong key -> {spoofed.status_code}")
     if spoofed.status_code not in (401, 403):
         raise StepFailed(f"a wrong API key was answered {spoofed.status_code}")
-    return f"delivery verified, ShipmentConfirmed {shipment} accepted (202)"
+    return f"delivery verified; ShipmentConfirmed {shipment} accepted (202) and linked to the order"
 
 
 def notifications_arrive(d: Demo) -> str:

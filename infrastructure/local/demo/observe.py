@@ -60,6 +60,11 @@ class ConcordView:
                 return {str(k): str(v) for k, v in dict(found["ids"]).items()}  # type: ignore[call-overload]
         return {}
 
+    def lookup(self, system: str, external_id: str) -> list[dict[str, Any]]:
+        from application.correlation import lookup
+
+        return lookup(self.app, system, external_id)
+
     def aggregate(self, kind: type[Any], crm_id: str) -> Any:
         return self.app.get_or_none(kind, crm_id)
 
