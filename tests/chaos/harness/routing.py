@@ -4,7 +4,6 @@ and the event gateway's Zuora callout endpoint (the real use case, handle_zuora_
 
 from __future__ import annotations
 
-import base64
 import threading
 import uuid
 from collections import Counter
@@ -137,7 +136,3 @@ class CalloutEndpoint:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def basic_auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

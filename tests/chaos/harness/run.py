@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from application.consistency import reconcile_accounts, reconcile_orders, reconcile_products
-from domain.order import Order
+from domain.order import Order, OrderStatus
 from tests.chaos.harness.actors import BillingClerk, SalesRep
 from tests.chaos.harness.scenario import Scenario
 from tests.chaos.harness.stack import SF_ID, SF_SECRET, ZU_ID, ZU_SECRET, ChaosConfig, ChaosStack
@@ -68,6 +68,11 @@ def agreement(stack: ChaosStack, rep: SalesRep, zuora: ZuoraReader) -> Agreement
         order = stack.app.get_or_none(Order, order_id)
         if order is None or order.status.value != status:
             result.flag("order_status_mismatch", (order_id, order and order.status.value, status))
+    missing = result.disagreements.pop("order_missing_in_billing", [])
+    for order_id in missing:  # told apart: concord gave up on it (billing refused), or it never arrived
+        order = stack.app.get_or_none(Order, order_id)
+        refused = order is not None and order.status == OrderStatus.REJECTED
+        result.flag("order_rejected_by_billing" if refused else "order_missing_in_billing", order_id)
     return result
 
 
