@@ -63,3 +63,11 @@ def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def sleepy(event: dict[str, Any], context: Any) -> dict[str, Any]:
     time.sleep(float(event.get("seconds", 5)))
     return {}
+
+
+def timed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Holds each batch for a while and records when it ran (start, end)."""
+    started = time.time()
+    time.sleep(1.0)
+    _record([started, time.time()])
+    return {"batchItemFailures": []}

@@ -313,3 +313,19 @@ def test_no_rule_target_needs_an_input_transformation_that_moto_would_skip() -> 
                for target in resource["Properties"].get("Targets", [])]
     assert targets
     assert not [t["Id"] for t in targets if {"Input", "InputPath", "InputTransformer"} & set(t)]
+
+
+def test_maximum_concurrency_bounds_the_batches_in_flight(aws: LocalAws, make_function: Any) -> None:
+    sqs = client(aws, "sqs")
+    url, arn, _ = queue_with_dlq(sqs, "busy", max_receives=5)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(6)])
+    function = make_function("timed")
+    source = SqsEventSource(sqs, function, queue_url=url, queue_arn=arn, region=aws.region, batch_size=1,
+                            maximum_concurrency=2, idle_s=0.2)
+    source.start()
+    try:
+        spans = eventually(lambda: recorded(function) if len(recorded(function)) == 6 else None, timeout_s=60)
+    finally:
+        source.stop()
+    in_flight = [sum(1 for s, e in spans if s <= t < e) for t, _ in spans]
+    assert max(in_flight) == 2  # two batches at a time, never three
