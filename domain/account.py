@@ -38,7 +38,6 @@ class Account(SyncedAggregate):
         self.billing_version: str | None = None
         self.orders: list[str] = []
         self.closed = False
-        self.ignored_from_billing: list[str] = []  # CRM-owned fields billing disagrees on (not applied)
 
     @property
     def billing_id(self) -> str | None:
@@ -78,17 +77,23 @@ class Account(SyncedAggregate):
         self.billing.update(billing_account_id=billing_account_id, billing_account_number=billing_account_number)
 
     def apply_billing_state(self, account: BillingAccount, correlation_id: str) -> dict[str, Any]:
-        """The billing object applied whole, ordered by its own version; stale or equal -> nothing."""
+        """The billing object applied whole, ordered by its own version; stale or equal -> nothing.
+
+        Only billing-owned facts are taken; billing's values of CRM-owned fields are never applied
+        (`foreign_disagreements` names them, for the log)."""
         if not object_is_newer(account.version, self.billing_version):
             return {}
         incoming = {"billing_account_number": account.account_number,
                     "balance": Decimal(account.balance), "payment_state": account.payment_state}
         changes = {k: v for k, v in incoming.items() if self.billing.get(k) != v}
-        self.ignored_from_billing = sorted(k for k, v in account.fields.items()
-                                           if owner_of("account", k) == System.CRM and self.fields.get(k) != v)
         if changes:
             self._billing_state_changed(changes=changes, version=account.version, correlation_id=correlation_id)
         return changes
+
+    def foreign_disagreements(self, account: BillingAccount) -> list[str]:
+        """CRM-owned fields on which billing holds another value (ignored: the CRM owns them)."""
+        return sorted(k for k, v in account.fields.items()
+                      if owner_of("account", k) == System.CRM and self.fields.get(k) != v)
 
     @event("BillingStateChanged")
     def _billing_state_changed(self, changes: dict[str, Any], version: str, correlation_id: str) -> None:

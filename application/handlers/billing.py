@@ -47,9 +47,10 @@ def _account(command: ApplyBillingTrigger, svc: Services) -> Outcome:
     if account is None:
         raise NotFound(f"no account is linked to billing account {billing.billing_id}", code="UNKNOWN_ACCOUNT")
     changes = account.apply_billing_state(billing, command.correlation_id)
-    if account.ignored_from_billing:
+    ignored = account.foreign_disagreements(billing)
+    if ignored:
         svc.log.warning("ignored billing's values of CRM-owned fields",
-                        extra={"crm_id": account.crm_id, "fields": account.ignored_from_billing})
+                        extra={"crm_id": account.crm_id, "fields": ignored})
     orders = _follow_payment_state(account, changes.get("payment_state"), command.correlation_id, svc)
     if not changes:
         return Outcome("noop", "stale or duplicate", str(account.id))

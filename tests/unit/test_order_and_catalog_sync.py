@@ -144,3 +144,19 @@ def test_a_crm_cancellation_cancels_the_subscription(ready):
     [subscription] = ready.billing.subscriptions.values()
     assert subscription.status == "cancelled"
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+
+
+def test_billings_value_of_a_crm_owned_field_is_ignored_and_logged(ready, caplog):
+    from dataclasses import replace
+
+    from domain.account import Account
+
+    billing_id = next(iter(ready.billing.accounts))
+    current = ready.billing.accounts[billing_id]
+    ready.billing.accounts[billing_id] = replace(current, fields={**current.fields, "name": "Renamed In Billing"},
+                                                 payment_state="failed", version="999999999999")
+    with caplog.at_level("WARNING", logger="concord"):
+        trigger(ready, "account", billing_id, "AccountChanged")
+    account = ready.app.get_or_none(Account, "001A")
+    assert account.fields["name"] == "Acme Ltd" and account.billing["payment_state"] == "failed"
+    assert any(getattr(r, "fields", None) == ["name"] for r in caplog.records)
