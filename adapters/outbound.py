@@ -180,8 +180,7 @@ class VendorHttp:
             response = self._send(method, path, json=json, data=data, params=params, headers=extra, token=token)
             if self._is_expired_token(response) and self.tokens is not None and token is not None:
                 if refreshed:
-                    raise RetryableError("token rejected twice after a refresh", system=self.system,
-                                         code="TOKEN_REJECTED")
+                    raise self._rejected_after_refresh(response)
                 self.tokens.invalidate(self.system, token)
                 refreshed = True
                 continue
@@ -222,6 +221,14 @@ class VendorHttp:
         return httpx.Response(status, json={"concord_transport_error": reason})
 
     # -- hooks -------------------------------------------------------------------------------
+    def _rejected_after_refresh(self, response: httpx.Response) -> IntegrationError:
+        """The fresh token was refused too: the vendor's own permanent answer (revoked credentials)
+        if it gives one, else retryable (a token store lagging behind a rotation)."""
+        error = self._classify(response)
+        if isinstance(error, PermanentError):
+            return error
+        return RetryableError("token rejected twice after a refresh", system=self.system, code="TOKEN_REJECTED")
+
     def _idempotency_header(self) -> str:
         return "Idempotency-Key"
 

@@ -131,13 +131,13 @@ def zuora(settings: Settings, tokens: Any) -> Any:
 
 
 def stripe(settings: Settings) -> Any:
+    from adapters.aws.secrets import ApiKeyTokens
     from adapters.billing.stripe.client import StripeHttp
     from adapters.billing.stripe.gateway import StripeBilling
-    from adapters.outbound import StaticTokens, TokenBucket
+    from adapters.outbound import TokenBucket
 
-    key = credential_store(settings).current("stripe")["api_key"]
-    return StripeBilling(StripeHttp(settings.stripe_url, tokens=StaticTokens({"stripe": key}),
-                                    bucket=TokenBucket(settings.stripe_rate_per_s)))
+    tokens = ApiKeyTokens(credential_store(settings), ttl_s=settings.token_cache_ttl_s)
+    return StripeBilling(StripeHttp(settings.stripe_url, tokens=tokens, bucket=TokenBucket(settings.stripe_rate_per_s)))
 
 
 def publisher(settings: Settings) -> Any:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,3 +147,33 @@ class CredentialStore:
             return method(**kwargs)
         except AwsFailure as exc:
             raise aws_error(exc, system="secretsmanager", action=action) from exc
+
+
+class ApiKeyTokens:
+    """A TokenProvider over a long-lived API key kept in Secrets Manager (Stripe's restricted key).
+
+    The key is cached for `ttl_s`; after the vendor refuses it (`invalidate`), the store is read
+    again at once, so a client holding a rolled key switches to the new one with a single retry.
+    """
+
+    def __init__(self, store: CredentialStore, *, field: str = "api_key", ttl_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store, self._field, self._ttl_s, self._clock = store, field, ttl_s, clock
+        self._cached: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def token(self, system: str) -> str:
+        with self._lock:
+            cached = self._cached.get(system)
+            if cached is not None and self._clock() - cached[1] < self._ttl_s:
+                return cached[0]
+        return self._read(system)
+
+    def invalidate(self, system: str, rejected: str) -> str:
+        return self._read(system)
+
+    def _read(self, system: str) -> str:
+        key = self._store.current(system)[self._field]
+        with self._lock:
+            self._cached[system] = (key, self._clock())
+        return key

@@ -98,11 +98,12 @@ def test_a_stripe_error_is_permanent_and_names_the_param() -> None:
     assert len(script.sent) == 1
 
 
-def test_401_is_a_revoked_key_and_is_not_retried() -> None:
-    script = Script((401, stripe_error(message="Invalid API Key provided: rk_test_****0042"), {}))
+def test_a_401_reads_the_key_again_once_and_a_second_401_is_a_revoked_key() -> None:
+    refused = (401, stripe_error(message="Invalid API Key provided: rk_test_****0042"), {})
+    script = Script(refused, refused)
     with pytest.raises(CredentialsRevoked):
         script.http().get("/v1/customers")
-    assert len(script.sent) == 1
+    assert len(script.sent) == 2  # one retry with the key read again (it may have been rolled), no more
 
 
 def test_stripe_should_retry_true_overrides_a_4xx() -> None:

@@ -107,7 +107,9 @@ class StripeHttp(VendorHttp):
 
     # -- hooks ----------------------------------------------------------------------------------
     def _is_expired_token(self, response: httpx.Response) -> bool:
-        return False  # a Stripe key never expires: a 401 is a revoked key (see _classify)
+        # A Stripe key never expires, but it is rolled: after a 401 the key is read again once (the
+        # store may hold the new one); a second 401 is a revoked key (CredentialsRevoked, _classify).
+        return response.status_code == 401
 
     def _observe(self, response: httpx.Response) -> None:
         self.last_request_id = response.headers.get("Request-Id")

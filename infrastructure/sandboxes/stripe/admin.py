@@ -47,7 +47,16 @@ def register(api: StripeSandbox) -> None:
     def webhooks(request: Request) -> Response:
         return json_response(200, {"deliveries": list(api.events.deliveries)})
 
+    def keys(request: Request) -> Response:
+        """Roll API keys as the Dashboard does: add the new key, later expire the old one."""
+        body = request.json() or {}
+        with api.lock:
+            api.api_keys |= set(body.get("add") or [])
+            api.api_keys -= set(body.get("remove") or [])
+        return json_response(200, {"keys": len(api.api_keys)})
+
     api.route("POST", "/__sandbox/invoices", invoices)
+    api.route("POST", "/__sandbox/keys", keys)
     api.route("POST", "/__sandbox/fail-next", fail_next)
     api.route("GET", "/__sandbox/webhooks", webhooks)
 
