@@ -1,4 +1,4 @@
-"""moto in server mode in its own process (tests/support/moto_server.py's serialised server).
+"""moto in server mode in its own process (infrastructure/local/moto_server.py: requests serialised).
 
 Its own process, not a thread of the stack: on two cores moto's request handling would otherwise
 share one interpreter lock with the pollers, the sandboxes and the HTTP edges.
@@ -51,7 +51,7 @@ def start_moto_process(timeout_s: float = 60.0) -> MotoProcess:
 
 
 def _serve() -> None:
-    from tests.support.moto_server import start_moto_server
+    from infrastructure.local.moto_server import start_moto_server
 
     handle = start_moto_server()
     print(handle.url, flush=True)

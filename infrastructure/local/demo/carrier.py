@@ -76,7 +76,9 @@ class Carrier:
             "data": {
                 "shipment": shipment,
                 "orderId": order_crm_id,
-                "links": [{"entity": "order", "id": shipment, "crmId": order_crm_id}],
+                # entity:crmId:system:externalId (the system defaults to our source): EventBridge routes
+                # on data.links only when it holds leaf values, so links are strings, not objects.
+                "links": [f"order:{order_crm_id}::{shipment}"],
             },
         }
         return httpx.post(f"{gateway}/events", json=envelope, headers={"x-api-key": api_key}, timeout=30)
