@@ -5,13 +5,13 @@
 Every run is a fresh interpreter (subprocess) with exactly the function's environment (the template's,
 resolved by infrastructure/provision, plus Lambda's reserved variables: infrastructure/local/environment):
 it imports the handler module and serves ONE invocation that walks the handler's main path, against moto
-in server mode (tests/support/moto_server.py), the vendor sandboxes and the Parameters and Secrets
-extension stand-in. Wall time is the whole process, spawn to exit, so work deferred past the import
-counts. The baseline, in the same run and the same environment: a fresh interpreter that imports boto3,
-creates one SQS client and makes one call. Each round runs the baseline, then every handler in the order
-data flows (Scenario). Printed: per handler the median wall time and child CPU time, their ratios to the
-baseline's, the import/invoke split, and from a last round under `python -X importtime` the top modules by
-cumulative import time and the self import time per top-level package.
+in server mode (start_moto_server, infrastructure/local/moto_server.py), the vendor sandboxes and the
+Parameters and Secrets extension stand-in. Wall time is the whole process, spawn to exit, so work
+deferred past the import counts. The baseline, in the same run and the same environment: a fresh
+interpreter that imports boto3, creates one SQS client and makes one call. Each round runs the baseline,
+then every handler in the order data flows (Scenario). Printed: per handler the median wall time and
+child CPU time, their ratios to the baseline's, the import/invoke split, and from a last round under
+`python -X importtime` the top modules by cumulative import time and the self import time per package.
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ class LambdaStack:
     def __init__(self, vendor: str) -> None:
         from infrastructure.local.environment import LocalAws
         from infrastructure.local.extension import ExtensionServer
+        from infrastructure.local.moto_server import start_moto_server
         from infrastructure.local.sandboxes import Sandboxes
         from infrastructure.local.websocket_api import WebSocketApi
         from infrastructure.provision import LOCAL_PARTNER_BUS, provision
-        from tests.support.moto_server import start_moto_server
 
         self.moto = start_moto_server()
         self.aws = LocalAws(self.moto.url)
