@@ -22,8 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_ops.add_read_parsers(sub)
     cli_ops.add_admin_parsers(sub)
     from entrypoints.cli_gateway import add_parsers as gateway_parsers
+    from entrypoints.cli_replay import add_parsers as replay_parsers
 
     gateway_parsers(sub)
+    replay_parsers(sub)
     return parser
 
 

@@ -24,7 +24,7 @@ import boto3
 from .cfn_yaml import TEMPLATE_PATH, TemplateError, load_template
 from .functions import function_specs
 from .intrinsics import Resolver
-from .messaging import apply_queue_policy, apply_redrive, ensure_bus, ensure_queue, ensure_rule
+from .messaging import apply_queue_policy, apply_redrive, ensure_archive, ensure_bus, ensure_queue, ensure_rule
 from .model import FunctionSpec, QueueInfo, RuleInfo, TableInfo, Topology
 from .storage import ensure_key, ensure_table
 
@@ -96,6 +96,8 @@ class _Provisioner:
             for logical_id, props in self.of_type("AWS::DynamoDB::Table")
         }
         bus_id, bus = self._buses()
+        for _, props in self.of_type("AWS::Events::Archive"):
+            ensure_archive(self.clients["events"], self.resolver, props)
         rules = {
             logical_id: ensure_rule(self.clients["events"], self.resolver, logical_id, props)
             for logical_id, props in self.of_type("AWS::Events::Rule")

@@ -81,6 +81,19 @@ def ensure_bus(events: Any, name: str) -> str:
     return str(events.create_event_bus(Name=name)["EventBusArn"])
 
 
+def ensure_archive(events: Any, resolver: Resolver, properties: Mapping[str, Any]) -> str:
+    """The bus archive (for replays); kept if it exists."""
+    props = resolver.resolve(dict(properties))
+    name = str(props["ArchiveName"])
+    try:
+        return str(events.describe_archive(ArchiveName=name)["ArchiveArn"])
+    except events.exceptions.ResourceNotFoundException:
+        created = events.create_archive(ArchiveName=name, EventSourceArn=props["SourceArn"],
+                                        RetentionDays=int(props.get("RetentionDays", 0)),
+                                        Description=str(props.get("Description", "")))
+        return str(created["ArchiveArn"])
+
+
 def ensure_rule(events: Any, resolver: Resolver, logical_id: str, properties: Mapping[str, Any]) -> RuleInfo:
     props = resolver.resolve(properties)
     bus = props.get("EventBusName", "default")

@@ -60,9 +60,12 @@ def _attributes(sqs: Any, url: str) -> dict[str, str]:
 
 
 def _rules(events: Any, bus: str) -> dict[str, dict[str, Any]]:
-    """Every rule on the bus, with its pattern and targets, as EventBridge reports them."""
+    """Every rule of ours on the bus, with its pattern and targets, as EventBridge reports them.
+    The archive's own rule (Events-Archive-*, managed by EventBridge) is not ours to configure."""
     found = {}
     for rule in events.list_rules(EventBusName=bus)["Rules"]:
+        if rule["Name"].startswith("Events-Archive-"):
+            continue
         targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
         found[rule["Name"]] = {**rule, "EventPattern": json.loads(rule["EventPattern"]), "Targets": targets}
     return found
@@ -137,6 +140,11 @@ def test_every_rule_target_on_concords_bus_retries_then_dead_letters(topology, a
             assert "Input" not in target and "InputTransformer" not in target, name
             targeted.add(target["Arn"].rsplit(":", 1)[1])
     assert targeted == {queue_name(service) for service in SERVICE_QUEUES}
+
+
+def test_the_bus_is_archived_for_replays(topology, aws):
+    archives = aws["events"].list_archives(EventSourceArn=topology.bus_arn)["Archives"]
+    assert [a["ArchiveName"] for a in archives] == [f"concord-{STAGE}-bus-archive"]
 
 
 def test_partner_bus_holds_one_rule_forwarding_salesforce_events_to_concords_bus(topology, aws):
