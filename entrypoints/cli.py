@@ -6,8 +6,11 @@ Each sub-command imports what it needs when it runs, so `concord --help` stays f
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from entrypoints import cli_ops
 
@@ -39,8 +42,27 @@ def _local(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_parsers(sub)
 
 
+LOCAL_STACK = Path(".concord") / "dev.json"
+
+
+def use_local_stack(path: Path = LOCAL_STACK) -> bool:
+    """With a `concord dev` running here, the operator commands talk to it: its environment (moto's
+    endpoint, the event store, stage) fills in whatever the shell did not set."""
+    if not path.is_file():
+        return False
+    try:
+        env = json.loads(path.read_text()).get("env") or {}
+    except (OSError, ValueError):
+        return False
+    for name, value in env.items():
+        os.environ.setdefault(name, str(value))
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] not in (["dev"], ["demo"], ["sandbox"]):
+        use_local_stack()
     parser = build_parser()
     if args_list[:1] == ["sandbox"]:  # the sandbox parses its own flags (credentials, faults)
         return cli_ops.run_sandbox(args_list[1:])
