@@ -1,10 +1,10 @@
-"""The proof that nothing is lost (issue 6): a chaos run on the Salesforce and Zuora sandboxes.
+"""The proof that nothing is lost (issue 6): chaos runs on the Salesforce sandbox with Zuora, then Stripe.
 
 CRM and billing changes flow through the REAL adapters, use cases, SQS consumer and bus translation
 while the vendors answer 5% 5xx and 1% 429, drop 1% and duplicate 1% of their events, queues deliver
 in random order and again after failures, every token expires once, two workers run at once, and
 3% of the billing writes the vendor accepted end with the worker killed before the store write.
-After the queues drained and ONE reconcile --repair, Salesforce and Zuora are compared directly over
+After the queues drained and ONE reconcile --repair, Salesforce and billing are compared directly over
 their APIs (tests/chaos/harness/verify.py).
 
 Tests marked xfail name a bug found by this run in code outside this module (see each reason); they
@@ -37,13 +37,16 @@ STALE_POSITIONS = (
 RETIRED_PRICE = (
     "bug in application/handlers/products.py + orders.py: the old price is retired in billing before the "
     "product's new state is saved; an order submitted in between (by another worker, or after a worker was "
-    "killed there) fixes the retired price, Zuora refuses the expired rate plan (53100330) as a permanent "
+    "killed there) fixes the retired price, the vendor refuses it (Zuora 53100330 expired rate plan, Stripe "
+    "inactive price) as a permanent "
     "error, and the order is rejected for good: neither redelivery nor reconcile can create its subscription."
 )
 AMEND_WHILE_SUSPENDED = (
     "gap in application/handlers/orders.py: a CRM quantity change while the subscription is suspended "
     "is neither applied nor refused (only ACTIVE orders are amended), and nothing applies it after the "
-    "resume."
+    "resume. Stripe also: adapters/billing/stripe/mapping/subscriptions.py resends each kept item's price "
+    "on an amendment, and the sandbox refuses a retired (inactive) price, so a quantity change after a "
+    "price change fails for good."
 )
 
 
@@ -53,7 +56,7 @@ def _found(chaos: Figures, *kinds: str) -> dict[str, list[object]]:
 
 def test_the_run_prints_its_figures(chaos: Figures, capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print("\n== chaos run (Zuora) ==\n" + "\n".join(chaos.lines()))
+        print(f"\n== chaos run ({chaos.vendor}) ==\n" + "\n".join(chaos.lines()))
 
 
 def test_the_run_made_every_kind_of_change_under_every_kind_of_fault(chaos: Figures) -> None:

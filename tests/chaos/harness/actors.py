@@ -1,13 +1,13 @@
 """People changing things in the vendors, over the vendors' raw APIs (never concord's adapters).
 
-A sales rep in Salesforce (client "ui", so echo suppression never hides their changes) and a billing
-clerk in Zuora. The sandboxes inject faults into their calls too; an injected 5xx or 429 is answered
-before the vendor does anything, so the people simply try again, as a browser session would.
+A sales rep in Salesforce (client "ui", so echo suppression never hides their changes), and the
+session a billing clerk uses (the clerks are in zuora_side.py, stripe_side.py). The sandboxes
+inject faults into their calls too; an injected 5xx or 429 is answered before the vendor does
+anything, so the people simply try again, as a browser session would.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,11 +19,10 @@ ATTEMPTS = 20
 
 
 def _busy(response: httpx.Response) -> bool:
-    return (
-        response.status_code >= 500
-        or response.status_code == 429
-        or (response.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.content)
-    )
+    """An injected 5xx or throttle (Salesforce: 403 REQUEST_LIMIT_EXCEEDED on data, 400 rate_limit_exceeded
+    on its token endpoint)."""
+    status, body = response.status_code, response.content
+    return status >= 500 or status == 429 or (status in (400, 403) and b"LIMIT_EXCEEDED" in body.upper())
 
 
 class Session:
@@ -124,48 +123,3 @@ class SalesRep:
             {"OrderId": order, "PricebookEntryId": entry, "Quantity": quantity, "UnitPrice": float(price)},
         )
         return order, item
-
-
-class BillingClerk:
-    """Cancels subscriptions in Zuora and records payment outcomes (the sandbox's payment gateway)."""
-
-    def __init__(self, url: str, client_id: str, client_secret: str) -> None:
-        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
-        self.session = Session(url, "/oauth/token", form, {})
-
-    def cancel(self, subscription_number: str, account_number: str, today: str) -> None:
-        triggers = [
-            {"name": n, "triggerDate": today}
-            for n in ("ContractEffective", "ServiceActivation", "CustomerAcceptance")
-        ]
-        self.session.call(
-            "POST",
-            "/v1/orders",
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={
-                "orderDate": today,
-                "existingAccountNumber": account_number,
-                "subscriptions": [
-                    {
-                        "subscriptionNumber": subscription_number,
-                        "orderActions": [
-                            {
-                                "type": "CancelSubscription",
-                                "triggerDates": triggers,
-                                "cancelSubscription": {
-                                    "cancellationPolicy": "SpecificDate",
-                                    "cancellationEffectiveDate": today,
-                                },
-                            }
-                        ],
-                    }
-                ],
-            },
-        )
-
-    def payment(self, account_number: str, failed: bool) -> None:
-        self.session.call(
-            "POST",
-            "/__sandbox/payments",
-            json={"accountNumber": account_number, "outcome": "failed" if failed else "processed"},
-        )

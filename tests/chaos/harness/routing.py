@@ -1,5 +1,5 @@
 """The bus of the chaos run: the rules of docs/bus-contract.md routing events to the service queues,
-and the event gateway's Zuora callout endpoint (the real use case, handle_zuora_callout) in front of it.
+and the event gateway's webhook route in front of it for the billing vendor's sandbox to call.
 """
 
 from __future__ import annotations
@@ -7,12 +7,11 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from application.gateway.ports import IdempotencyInProgress, StoredResponse
-from application.gateway.webhooks import handle_zuora_callout
 from tests.chaos.harness.queues import SimQueue
 
 SALESFORCE_QUEUES = {
@@ -93,29 +92,20 @@ class MemoryEventIdempotency:
             self._stored.pop(key, None)
 
 
-class CalloutEndpoint:
-    """`POST /webhooks/zuora` of the event gateway, served for the Zuora sandbox to call."""
+class WebhookEndpoint:
+    """The event gateway's webhook route for one vendor, served for its sandbox to call. `accept` runs
+    the real use case (handle_zuora_callout, handle_stripe_webhook) and answers the HTTP status."""
 
-    USER, PASSWORD = "zuora-callouts", "callout-secret"
-
-    def __init__(self, bus: Bus) -> None:
-        self.bus, self.idempotency = bus, MemoryEventIdempotency()
+    def __init__(self, accept: Callable[[bytes, Any], int], bus: Bus) -> None:
+        self.accept, self.bus, self.idempotency = accept, bus, MemoryEventIdempotency()
         self.answers: Counter[int] = Counter()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="callout-endpoint", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, name="webhook-endpoint", daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/webhooks/zuora"
-
-    def credentials(self) -> Sequence[tuple[str, str]]:
-        return [(self.USER, self.PASSWORD)]
-
-    def accept(self, raw_body: bytes, authorization: str | None) -> int:
-        status, _ = handle_zuora_callout(self, self.idempotency, self.bus, raw_body, authorization)
-        self.answers[status] += 1
-        return status
+        return f"http://127.0.0.1:{self._server.server_address[1]}/webhooks"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         endpoint = self
@@ -126,7 +116,8 @@ class CalloutEndpoint:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = endpoint.accept(body, self.headers.get("Authorization"))
+                status = endpoint.accept(body, self.headers)
+                endpoint.answers[status] += 1
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -10,16 +10,10 @@ from typing import Any
 
 from application.consistency import reconcile_accounts, reconcile_orders, reconcile_products
 from domain.order import Order, OrderStatus
-from tests.chaos.harness.actors import BillingClerk, SalesRep
+from tests.chaos.harness.actors import SalesRep
 from tests.chaos.harness.scenario import Scenario
-from tests.chaos.harness.stack import SF_ID, SF_SECRET, ZU_ID, ZU_SECRET, ChaosConfig, ChaosStack
-from tests.chaos.harness.verify import (
-    Agreement,
-    ZuoraReader,
-    compare_accounts,
-    compare_orders,
-    compare_products,
-)
+from tests.chaos.harness.stack import SF_ID, SF_SECRET, ChaosConfig, ChaosStack
+from tests.chaos.harness.verify import Agreement, compare_accounts, compare_orders, compare_products
 from tests.chaos.harness.workers import Workers
 
 ROUND = 25  # changes between two pumps of the queues
@@ -39,6 +33,7 @@ class Figures:
     after: Agreement = field(default_factory=Agreement)
     unlabelled_dead_letters: int = 0
     app: Any = None  # concord's event store after the run (for the read-model rebuild)
+    vendor: str = ""
 
     def lines(self) -> list[str]:
         found = self.after.disagreements
@@ -60,11 +55,11 @@ class Figures:
         ]
 
 
-def agreement(stack: ChaosStack, rep: SalesRep, zuora: ZuoraReader) -> Agreement:
+def agreement(stack: ChaosStack, rep: SalesRep) -> Agreement:
     result = Agreement()
-    compare_accounts(rep, zuora, result)
-    compare_products(rep, zuora, result)
-    for order_id, status in compare_orders(rep, zuora, result).items():
+    compare_accounts(rep, stack.side, result)
+    compare_products(rep, stack.side, result)
+    for order_id, status in compare_orders(rep, stack.side, result).items():
         order = stack.app.get_or_none(Order, order_id)
         if order is None or order.status.value != status:
             result.flag("order_status_mismatch", (order_id, order and order.status.value, status))
@@ -88,45 +83,38 @@ def chaos_run(changes: int, config: ChaosConfig | None = None, products: int = 8
     figures, stack = Figures(), ChaosStack(config or ChaosConfig())
     try:
         started = time.monotonic()
-        rep = SalesRep(stack.urls["salesforce"], SF_ID, SF_SECRET)
-        zuora = ZuoraReader(BillingClerk(stack.urls["zuora"], ZU_ID, ZU_SECRET).session)
-        scenario = Scenario(
-            rep,
-            BillingClerk(stack.urls["zuora"], ZU_ID, ZU_SECRET),
-            stack.zuora,
-            random.Random(stack.config.seed + 7),
-        )
+        rep = SalesRep(stack.sf_url, SF_ID, SF_SECRET)
+        scenario = Scenario(rep, stack.side, random.Random(stack.config.seed + 7))
         workers = Workers(stack)
         stack.chaos(True)
         scenario.seed_catalog(products)
         for number in range(changes):
             scenario.step()
-            if number == changes // 2:  # every token either vendor issued stops working at once
-                stack.salesforce.expire_tokens()
-                stack.zuora.expire_tokens()
+            if number == changes // 2:
+                stack.expire_tokens()
             if number % ROUND == ROUND - 1:
                 stack.flush_events()
                 workers.pump()
                 stack.clock.advance(ROUND_S)
         workers.settle()
         figures.seconds["run"] = round(time.monotonic() - started, 1)
-        _repair(stack, workers, figures, rep, zuora)
+        _repair(stack, workers, figures, rep)
         figures.seconds["total"] = round(time.monotonic() - started, 1)
         figures.changes = scenario.applied
         figures.faults = stack.fault_stats()
-        figures.faults["callouts_deduplicated_by_gateway"] = stack.callouts.idempotency.repeats
+        figures.faults["webhooks_deduplicated_by_gateway"] = stack.side.endpoint.idempotency.repeats
         figures.queues = {name: dict(q.stats) for name, q in stack.queues.items()}
         figures.dead_letters = Counter(_reason_kind(d.reason) for d in stack.dead_letters.letters)
         figures.unlabelled_dead_letters = sum(not d.reason.strip() for d in stack.dead_letters.letters)
-        figures.app = stack.app
+        figures.app, figures.vendor = stack.app, stack.config.vendor
         return figures
     finally:
         stack.stop()
 
 
-def _repair(stack: ChaosStack, workers: Workers, figures: Figures, rep: SalesRep, zuora: ZuoraReader) -> None:
+def _repair(stack: ChaosStack, workers: Workers, figures: Figures, rep: SalesRep) -> None:
     """ONE reconcile --repair (catalog, accounts, orders: each needs the one before), under faults."""
-    figures.drift_before = agreement(stack, rep, zuora).summary()
+    figures.drift_before = agreement(stack, rep).summary()
     stack.fresh_tokens(stack.operator.crm, stack.operator.billing)
     started = time.monotonic()
     for name, run in (
@@ -138,6 +126,6 @@ def _repair(stack: ChaosStack, workers: Workers, figures: Figures, rep: SalesRep
         figures.reconcile[name] = {"counts": dict(report.counts), "repaired": report.repaired}
     figures.seconds["reconcile"] = round(time.monotonic() - started, 1)
     stack.chaos(False)
-    workers.settle()  # what the repairs set off (callouts) goes through the queues too
-    figures.after = agreement(stack, rep, zuora)
+    workers.settle()  # what the repairs set off (webhooks, callouts) goes through the queues too
+    figures.after = agreement(stack, rep)
     figures.drift_after = figures.after.summary()

@@ -1,7 +1,7 @@
 """The changes people make during the run, drawn at random (seeded) from a realistic mix.
 
 CRM side (Salesforce): accounts created and edited, draft orders created and activated, order
-quantities amended, list prices and product details changed. Billing side (Zuora): subscriptions
+quantities amended, list prices and product details changed. Billing side (Zuora or Stripe): subscriptions
 cancelled by a clerk, payment outcomes (failed, then later processed) from the payment gateway.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tests.chaos.harness.actors import BillingClerk, SalesRep
+from tests.chaos.harness.actors import SalesRep
 
 CURRENCIES = ("EUR", "USD", "GBP")
 CITIES = ("Berlin", "Lyon", "Porto", "Turku", "Ghent", "Graz", "Cork", "Bergen")
@@ -55,8 +55,8 @@ class World:
 
 
 class Scenario:
-    def __init__(self, rep: SalesRep, clerk: BillingClerk, zuora: Any, rng: random.Random) -> None:
-        self.rep, self.clerk, self.zuora, self.rng = rep, clerk, zuora, rng
+    def __init__(self, rep: SalesRep, billing: Any, rng: random.Random) -> None:
+        self.rep, self.billing, self.rng = rep, billing, rng  # billing: the vendor side (its clerk)
         self.world = World()
         self.applied: Counter[str] = Counter()
         self._n = 0
@@ -166,25 +166,17 @@ class Scenario:
         )
         return True
 
-    def _subscriptions(self, *statuses: str) -> list[dict[str, Any]]:
-        """The clerk's screen: the tenant's subscriptions in these states (what they pick from)."""
-        with self.zuora.lock:
-            return [dict(s) for s in self.zuora.tenant.subscriptions.values() if s["status"] in statuses]
-
     def cancel_subscription(self) -> bool:
-        live = self._subscriptions("Active", "Suspended")
+        live = self.billing.live_subscriptions()  # the clerk's screen: live subscriptions to pick from
         if not live:
             return False
-        chosen = self.rng.choice(live)
-        self.clerk.cancel(chosen["subscriptionNumber"], chosen["accountNumber"], self.zuora.tenant.today())
+        self.billing.cancel(self.rng.choice(live))
         return True
 
     def payment(self) -> bool:
-        live = self._subscriptions("Active", "Suspended")
+        live = self.billing.live_subscriptions()
         if not live:
             return False
         chosen = self.rng.choice(live)
-        self.clerk.payment(
-            chosen["accountNumber"], failed=chosen["status"] == "Active" and self.rng.random() < 0.6
-        )
+        self.billing.payment(chosen, failed=chosen["active"] and self.rng.random() < 0.6)
         return True
