@@ -33,6 +33,7 @@ class Account(SyncedAggregate):
                  correlation_id: str, source_position: list[int]) -> None:
         self.crm_id = crm_id
         self.fields = dict(fields)
+        self.registered_fields = dict(fields)  # what billing is first created from (a stable request)
         self.positions = dict(positions)
         self.billing: dict[str, Any] = {}
         self.billing_version: str | None = None

@@ -43,7 +43,10 @@ def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: 
         return Outcome("closed", aggregate_id=str(account.id))
     fields, position = _fields_and_position(crm_id, change, account is None, svc)
     if account is None:
+        # First sight is recorded before any vendor call: two workers seeing the same new record
+        # race here, the event store lets one registration win, the other reloads and merges.
         account = Account.register(crm_id, fields, position, correlation_id)
+        svc.app.save(account)
         changes: dict[str, Any] = dict(account.fields)
     else:
         merge = account.apply_crm_change(fields, position, correlation_id)
@@ -102,15 +105,21 @@ def _create_or_adopt(account: Account, correlation_id: str, svc: Services, *, re
     follow a crash after the vendor write: within 24 h the key replays the answer, after that the
     lookup by CRM id finds the object, and it is adopted instead of created twice.
     """
-    key = account.idempotency_key("create-billing-account", dict(account.fields))
     billing = _known_billing_account(account, svc)
     if billing is None and redelivered:
         billing = svc.billing.find_account(account.crm_id)
     if billing is None:
-        billing = svc.billing.create_account(account.crm_id, account.fields, key)
+        # Key and body come from the stored registration only, never from in-flight state: every
+        # worker or retry that creates this account sends the same request, and the vendor answers
+        # them all with one object. Changes made since registration follow as an update.
+        key = f"{account.id}:create-billing-account"
+        billing = svc.billing.create_account(account.crm_id, account.registered_fields, key)
+        since = {k: v for k, v in account.fields.items() if account.registered_fields.get(k) != v}
     else:
-        adopt_key = account.idempotency_key("adopt-billing-account", dict(account.fields))
-        billing = svc.billing.update_account(billing.billing_id, account.fields, adopt_key)
+        key, since = account.idempotency_key("adopt-billing-account", dict(account.fields)), dict(account.fields)
+    if since:
+        billing = svc.billing.update_account(billing.billing_id, since,
+                                             account.idempotency_key("update-billing-account", since))
     account.link_billing(billing.billing_id, billing.account_number, correlation_id)
     account.apply_billing_state(billing, correlation_id)
     account.record_synced("billing", {"billing": billing.billing_id, "billing_number": billing.account_number},

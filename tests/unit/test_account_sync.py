@@ -90,9 +90,11 @@ def test_a_retryable_vendor_failure_then_success_creates_one_account(world):
     world.billing.fail_next(RetryableError("503 from billing"), method="create_account")
     with pytest.raises(RetryableError):
         world.sync_account(change)
-    assert world.app.get_or_none(Account, "001A") is None  # nothing half-saved: the message is retried
+    account = world.app.get_or_none(Account, "001A")
+    assert account is not None and account.billing_id is None  # first sight recorded; not in billing yet
     world.sync_account(change)
     assert len(world.billing.accounts) == 1
+    assert world.app.get_or_none(Account, "001A").billing_id in world.billing.accounts
 
 
 def test_a_permanent_vendor_error_records_sync_failed_and_surfaces_as_permanent(world):
@@ -159,3 +161,25 @@ def test_a_deleted_crm_account_is_closed(world):
     world.new_account()
     world.sync_account(world.change("001A", {}, change_type="delete"))
     assert world.app.get_or_none(Account, "001A").closed
+
+
+def test_two_workers_seeing_a_new_account_at_once_create_one_billing_account(world):
+    """The create event and an edit event of a new record are handled concurrently (the demo's race)."""
+    world.crm.put_account({"name": "Acme", "currency": "EUR"}, "001R")
+    create = world.change("001R", {"name": "Acme", "currency": "EUR"}, change_type="create", commit=10)
+    world.crm.put_account({"name": "Acme Inc", "bill_to.city": "Cambridge"}, "001R")
+    edit = world.change("001R", {"name": "Acme Inc", "bill_to.city": "Cambridge"}, commit=11)
+    original_create = world.billing.create_account
+    raced = []
+
+    def create_while_the_other_worker_runs(crm_id, fields, key):
+        if not raced:  # the edit's worker runs completely while the create's worker talks to billing
+            raced.append(True)
+            world.sync_account(edit)
+        return original_create(crm_id, fields, key)
+
+    world.billing.create_account = create_while_the_other_worker_runs
+    world.sync_account(create)
+    [billing] = world.billing.accounts.values()
+    assert billing.fields["name"] == "Acme Inc" and billing.fields["bill_to.city"] == "Cambridge"
+    assert world.app.get_or_none(Account, "001R").billing_id == billing.billing_id
