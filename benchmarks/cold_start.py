@@ -358,7 +358,7 @@ def run_fresh(code: str, handler: str, event: Any, env: dict[str, str], *, impor
         if done.returncode != 0 or not out_path.exists():
             raise RuntimeError(f"{handler or 'baseline'} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         answer = json.loads(out_path.read_text())
-    return {"wall_s": wall, "cpu_s": cpu, **answer, "stderr": done.stderr}
+    return {"wall_s": wall, "cpu_s": cpu, **answer, "stderr": done.stderr, "stdout": done.stdout}
 
 
 def _children_cpu() -> float:
@@ -438,7 +438,8 @@ def measure(stack: LambdaStack, rounds: int) -> tuple[dict[str, list[dict[str, A
             code = BASELINE if name == "baseline" else CHILD
             answer = run_fresh(code, handler, event, env, importtime=profiling, hidden=hidden)
             if not succeeded(answer["result"]):
-                raise RuntimeError(f"{name}: the invocation did not succeed: {answer['result']}")
+                raise RuntimeError(f"{name}: the invocation did not succeed: {answer['result']}\n"
+                                   f"{answer['stdout'][-4000:]}")
             if profiling:
                 profiles[name] = answer["stderr"]
             else:
