@@ -17,6 +17,10 @@ def entity_id(entity: str, crm_id: str) -> UUID:
     return uuid5(NAMESPACE, f"{entity}:{crm_id}")
 
 
+def _digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class SyncedAggregate(Aggregate):
     """An aggregate mirrored in other systems. Every event carries the flow's correlation id."""
 
@@ -30,6 +34,11 @@ class SyncedAggregate(Aggregate):
             return str(getattr(status, "value", status))
         return "closed" if getattr(self, "closed", False) else "active"
 
+    def stable_key(self, action: str, payload: Any) -> str:
+        """A key that depends on the aggregate and the request only, not on its version: the same
+        request from any worker, at any version, is the same key (the vendor makes it one object)."""
+        return f"{self.id}:{action}:{_digest(payload)}"
+
     def idempotency_key(self, action: str, payload: Any = None) -> str:
         """Deterministic per (aggregate, version, action, payload): a retry after a crash reuses it.
 
@@ -37,10 +46,7 @@ class SyncedAggregate(Aggregate):
         store write) from sending different bodies under one key, which vendors refuse (422).
         """
         key = f"{self.id}:{self.version}:{action}"
-        if payload is not None:
-            digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-            key = f"{key}:{digest[:16]}"
-        return key
+        return key if payload is None else f"{key}:{_digest(payload)}"
 
     def record_synced(self, system: str, ids: dict[str, str], correlation_id: str, key: str) -> None:
         self._synced(entity=type(self).__name__, crm_id=str(getattr(self, "crm_id", "")),

@@ -112,14 +112,17 @@ def _create_or_adopt(account: Account, correlation_id: str, svc: Services, *, re
         # Key and body come from the stored registration only, never from in-flight state: every
         # worker or retry that creates this account sends the same request, and the vendor answers
         # them all with one object. Changes made since registration follow as an update.
-        key = f"{account.id}:create-billing-account"
-        billing = svc.billing.create_account(account.crm_id, account.registered_fields, key)
-        since = {k: v for k, v in account.fields.items() if account.registered_fields.get(k) != v}
+        # After a refusal (vendors keep failed answers under their key for 24 h) the fixed fields
+        # are a new request with a new key.
+        body = dict(account.fields) if _last_sync_failed(account) else account.registered_fields
+        key = account.stable_key("create-billing-account", body)
+        billing = svc.billing.create_account(account.crm_id, body, key)
+        since = {k: v for k, v in account.fields.items() if body.get(k) != v}
     else:
-        key, since = account.idempotency_key("adopt-billing-account", dict(account.fields)), dict(account.fields)
+        since = dict(account.fields)  # adopted: make it say what the CRM says
     if since:
-        billing = svc.billing.update_account(billing.billing_id, since,
-                                             account.idempotency_key("update-billing-account", since))
+        key = account.idempotency_key("update-billing-account", since)
+        billing = svc.billing.update_account(billing.billing_id, since, key)
     account.link_billing(billing.billing_id, billing.account_number, correlation_id)
     account.apply_billing_state(billing, correlation_id)
     account.record_synced("billing", {"billing": billing.billing_id, "billing_number": billing.account_number},

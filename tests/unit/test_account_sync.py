@@ -183,3 +183,15 @@ def test_two_workers_seeing_a_new_account_at_once_create_one_billing_account(wor
     [billing] = world.billing.accounts.values()
     assert billing.fields["name"] == "Acme Inc" and billing.fields["bill_to.city"] == "Cambridge"
     assert world.app.get_or_none(Account, "001R").billing_id == billing.billing_id
+
+
+def test_after_billing_refused_the_first_create_the_fixed_account_is_a_new_request(world):
+    world.crm.put_account({"name": "Acme", "currency": "EUR"}, "001F")
+    create = world.change("001F", {"name": "Acme", "currency": "EUR"}, change_type="create", commit=20)
+    world.billing.fail_next(PermanentError("currency not enabled", code="53100320"), method="create_account",
+                            after_effect=False)
+    with pytest.raises(PermanentError):
+        world.sync_account(create)
+    world.sync_account(world.change("001F", {"currency": "USD"}, commit=21))
+    [billing] = world.billing.accounts.values()
+    assert billing.fields["currency"] == "USD"
