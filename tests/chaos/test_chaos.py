@@ -41,6 +41,15 @@ RETIRED_PRICE = (
     "inactive price) as a permanent "
     "error, and the order is rejected for good: neither redelivery nor reconcile can create its subscription."
 )
+PRICE_KEY = (
+    "bug in application/handlers/products.py: a price's idempotency key is <product>:price:<currency/period>:"
+    "v<n>, without the amount. A worker killed after create_price leaves version n unsaved; the next price "
+    "change reuses v<n> for another amount, and Zuora replays the stored answer whatever the body (its "
+    "sandbox compares URL and method only), so concord links the new amount to the OLD price: billing "
+    "keeps charging the old amount and concord believes otherwise (Stripe answers idempotency_error "
+    "instead: the sync fails for good). reconcile_products cannot see it: the port has no read of billing "
+    "prices."
+)
 AMEND_WHILE_SUSPENDED = (
     "gap in application/handlers/orders.py: a CRM quantity change while the subscription is suspended "
     "is neither applied nor refused (only ACTIVE orders are amended), and nothing applies it after the "
@@ -109,6 +118,7 @@ def test_subscription_quantities_follow_the_crm_after_one_reconcile(chaos: Figur
     assert _found(chaos, "subscription_quantity_mismatch") == {}
 
 
+@pytest.mark.xfail(reason=PRICE_KEY, raises=AssertionError, strict=False)
 def test_the_catalog_agrees_after_one_reconcile(chaos: Figures) -> None:
     assert _found(chaos, "product_name_mismatch", "product_price_mismatch") == {}
 
