@@ -19,7 +19,13 @@ from typing import Any
 
 import httpx
 
-from application.errors import IntegrationError, OutcomeUnknown, PermanentError, RetryableError
+from application.errors import (
+    CredentialsRevoked,
+    IntegrationError,
+    OutcomeUnknown,
+    PermanentError,
+    RetryableError,
+)
 from application.ports import TokenProvider
 
 
@@ -222,10 +228,10 @@ class VendorHttp:
 
     # -- hooks -------------------------------------------------------------------------------
     def _rejected_after_refresh(self, response: httpx.Response) -> IntegrationError:
-        """The fresh token was refused too: the vendor's own permanent answer (revoked credentials)
-        if it gives one, else retryable (a token store lagging behind a rotation)."""
+        """The fresh token was refused too: revoked credentials if the vendor says so (an alarm),
+        else retryable (a token store lagging behind a refresh or a rotation)."""
         error = self._classify(response)
-        if isinstance(error, PermanentError):
+        if isinstance(error, CredentialsRevoked):
             return error
         return RetryableError("token rejected twice after a refresh", system=self.system, code="TOKEN_REJECTED")
 

@@ -39,6 +39,16 @@ def aws_client(service: str) -> Any:
         return _clients[service]
 
 
+class LazyClient:
+    """A boto3 client built on its first use (cold start pays only for the clients a path touches)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(aws_client(self.service), name)
+
+
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The library's own environment, built from the typed settings (DESIGN §5: not a user knob)."""
     env: dict[str, str] = {}
@@ -104,8 +114,9 @@ def token_provider(settings: Settings) -> Any:
     from adapters.aws.token_store import SsmTokenProvider
 
     port = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
-    lease = Lease(aws_client("dynamodb"), settings.leases_table)
-    return SsmTokenProvider(aws_client("ssm"), settings.stage, lease=lease,
+    # With the extension present, SSM and the lease table serve only the 401 path: built on first use.
+    lease = Lease(LazyClient("dynamodb"), settings.leases_table)
+    return SsmTokenProvider(LazyClient("ssm"), settings.stage, lease=lease,
                             request_refresh=refresh_now(settings), extension_port=int(port) if port else None,
                             ttl_s=settings.token_cache_ttl_s)
 

@@ -41,5 +41,16 @@ def sqs_batch(event: Mapping[str, Any], to_commands: Callable[[Any, Any], Iterab
         for command in to_commands(record, services):
             handle(command, services)
 
-    return process_batch(event, handle_record, dlq=built.dead_letters(), alerts=built.publisher(),
+    # The DLQ and alert clients are built on the first failure only: a healthy batch never needs them.
+    return process_batch(event, handle_record, dlq=_Lazy(built.dead_letters), alerts=_Lazy(built.publisher),
                          max_receives=built.settings().max_receives)
+
+
+class _Lazy:
+    """Stands for an adapter and builds it on first use (`send`, `publish`, ...)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build(), name)

@@ -13,10 +13,20 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from domain.envelope import Envelope, envelope_from_dict
 from domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from domain.envelope import Envelope
+
+
+def envelope_from_dict(document: Any) -> Envelope:
+    """Validated lazily: the pydantic models cost ~60 ms of cold start, and Salesforce-only queues
+    (whose records keep the Event Relay envelope) never need them."""
+    from domain.envelope import envelope_from_dict as parse
+
+    return parse(document)
 
 MAX_BODY_BYTES = 256 * 1024  # what EventBridge can deliver; a larger body did not come from our bus
 SALESFORCE_SOURCE_PREFIX = "aws.partner/salesforce.com"
