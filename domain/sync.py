@@ -8,9 +8,9 @@ change applied to it, so a late older event still applies its *other* fields:
     phone      4  ("+44 1")        phone="+44 2" -> newer than 4, applied
 
 A position is (commit timestamp ms, commitNumber, sequenceNumber). A record read whole from the
-CRM (after a GAP_/OVERFLOW event) gets (LastModifiedDate ms, MAX, MAX): every CDC event committed
-at or before that instant is older than the read. Billing objects are applied whole and ordered
-by their own version (`object_is_newer`).
+CRM (after a GAP_/OVERFLOW event) is placed after every CDC event of its second
+(`fetched_position`). Billing objects are applied whole and ordered by their own version
+(`object_is_newer`).
 """
 
 from __future__ import annotations
@@ -46,8 +46,24 @@ class CrmChange:
         return (self.committed_at_ms, self.position[0], self.position[1])
 
 
-def fetched_position(modified_at_ms: int) -> Position:
-    return (modified_at_ms, FETCHED, FETCHED)
+def fetched_position(modified_at_ms: int, read_at_ms: int = 0) -> Position:
+    """The position of a whole-record read.
+
+    Salesforce keeps LastModifiedDate to the second while CDC commitTimestamp has milliseconds: a
+    read at 10:00:05 holds every change committed up to 10:00:05.999 that it saw, so it is placed at
+    the END of its second, after all of that second's CDC events. A change committed in that second
+    after the read is therefore ambiguous: `is_read_ambiguous` says so, and the caller reads again;
+    reads of one second are ordered by `read_at_ms`.
+    """
+    end = modified_at_ms + 999 if modified_at_ms % 1000 == 0 else modified_at_ms
+    return (end, FETCHED, read_at_ms)
+
+
+def is_read_ambiguous(positions: Mapping[str, list[int]], fields: Mapping[str, Any], committed_at_ms: int) -> bool:
+    """A CDC change committed in the same second as a whole-record read of one of its fields."""
+    second = committed_at_ms // 1000
+    return any(len(p) == 3 and p[1] == FETCHED and p[0] // 1000 == second
+               for name in fields if (p := positions.get(name)) is not None)
 
 
 def is_echo(change: CrmChange, integration_client: str) -> bool:

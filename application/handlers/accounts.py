@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -18,7 +18,7 @@ from domain.account import Account
 from domain.canonical import BillingAccount
 from domain.correlation import Correlation
 from domain.errors import DomainError
-from domain.sync import CrmChange, Position, fetched_position, is_echo
+from domain.sync import CrmChange, Position, fetched_position, is_echo, is_read_ambiguous
 
 
 def sync_account_from_crm(command: SyncAccountFromCrm, svc: Services) -> list[Outcome]:
@@ -41,7 +41,7 @@ def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: 
         account.close(correlation_id)
         svc.app.save(account)
         return Outcome("closed", aggregate_id=str(account.id))
-    fields, position = _fields_and_position(crm_id, change, account is None, svc)
+    fields, position = _fields_and_position(crm_id, change, account, svc)
     if account is None:
         # First sight is recorded before any vendor call: two workers seeing the same new record
         # race here, the event store lets one registration win, the other reloads and merges.
@@ -67,12 +67,15 @@ def _last_sync_failed(account: Account) -> bool:
     return isinstance(last, dict) and last.get("state") == "failed"
 
 
-def _fields_and_position(crm_id: str, change: CrmChange, unknown: bool,
+def _fields_and_position(crm_id: str, change: CrmChange, account: Account | None,
                          svc: Services) -> tuple[Mapping[str, Any], Position]:
-    """CDC fields as they came, or the whole record read back (gap, overflow, or a partial first sight)."""
-    if change.needs_fetch or (unknown and change.change_type != "create"):
+    """CDC fields as they came, or the whole record read back: after a gap or overflow, on a partial
+    first sight, or when the change falls in the same second as an earlier read (DESIGN §3 positions)."""
+    ambiguous = account is not None and is_read_ambiguous(account.positions, change.fields, change.committed_at_ms)
+    if change.needs_fetch or ambiguous or (account is None and change.change_type != "create"):
         record = svc.crm.get_account(crm_id)
-        return record.fields, fetched_position(_ms(record.modified_at))
+        read_at = int((svc.clock.now() if svc.clock is not None else datetime.now(UTC)).timestamp() * 1000)
+        return record.fields, fetched_position(_ms(record.modified_at), read_at)
     return change.fields, change.field_position
 
 

@@ -41,6 +41,12 @@ def _sync(command: SyncOrderFromCrm, svc: Services) -> Outcome:
         return _cancel(order, snapshot, cid, svc, pending)
     if order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
         return _amend(order, snapshot, cid, svc, pending)
+    if order.status == OrderStatus.SUSPENDED and order.differs_from(snapshot):
+        # Billing amends active subscriptions only: the change waits for the resume (the queue
+        # retries it, then keeps it in the DLQ with this reason for a redrive), never dropped.
+        svc.app.save(order, *pending)
+        raise RetryableError(f"order {order.crm_id} is suspended; its CRM change applies once it is active again",
+                             code="ORDER_SUSPENDED")
     svc.app.save(order, *pending)
     return Outcome(order.status.value if pending or order.pending_events else "noop", aggregate_id=str(order.id))
 

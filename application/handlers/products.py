@@ -38,13 +38,17 @@ def _sync(command: SyncProductFromCrm, svc: Services) -> Outcome:
         return Outcome("noop", aggregate_id=str(product.id))
     try:
         ref = _ensure_product(product, snapshot, details_changed, cid, svc)
-        _publish_prices(product, ref, cid, svc)
+        _publish_new_prices(product, ref, cid, svc)
+        # Saved BEFORE the old prices are retired in billing: from here on orders fix the new
+        # price, so none can be submitted on a price billing is about to refuse.
+        pending += link_ids(svc.app, "product", product.crm_id, {"sku": product.sku, "billing": ref.product_id}, cid)
+        svc.app.save(product, *pending)
+        _retire_old_prices(product, ref, cid, svc)
     except (PermanentError, DomainError) as exc:
         _record_failure(product, exc, cid, svc)
         raise
     product.record_synced("billing", {"billing": ref.product_id}, cid, product.idempotency_key("sync-product"))
-    pending += link_ids(svc.app, "product", product.crm_id, {"sku": product.sku, "billing": ref.product_id}, cid)
-    svc.app.save(product, *pending)
+    svc.app.save(product)
     return Outcome("synced", snapshot.sku, str(product.id))
 
 
@@ -57,12 +61,18 @@ def _ensure_product(product: Product, snapshot: ProductSnapshot, details_changed
     return ref
 
 
-def _publish_prices(product: Product, ref: BillingProductRef, cid: str, svc: Services) -> None:
-    """New versions first, so no moment exists where a product has no active price in billing."""
+def _publish_new_prices(product: Product, ref: BillingProductRef, cid: str, svc: Services) -> None:
+    """New versions first, so no moment exists where a product has no active price in billing.
+
+    The key names the amount: a version number reused after a crash (its first attempt never saved)
+    for another amount is another request, never the stored answer of the first."""
     for key, version in product.unlinked_prices():
         spec = PriceSpec(Money(Decimal(version["amount"]), version["currency"]), BillingPeriod(version["period"]))
-        price_id = svc.billing.create_price(ref, spec, f"{product.id}:price:{key}:v{version['version']}")
-        product.link_price(key, version["version"], price_id, cid)
+        price_key = f"{product.id}:price:{key}:v{version['version']}:{spec.amount.amount}"
+        product.link_price(key, version["version"], svc.billing.create_price(ref, spec, price_key), cid)
+
+
+def _retire_old_prices(product: Product, ref: BillingProductRef, cid: str, svc: Services) -> None:
     for key, version in product.retired_linked_prices():
         svc.billing.retire_price(ref, version["price_id"], f"{product.id}:retire:{key}:v{version['version']}")
         product.mark_price_retired_in_billing(key, version["version"], cid)

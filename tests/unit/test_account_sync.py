@@ -195,3 +195,18 @@ def test_after_billing_refused_the_first_create_the_fixed_account_is_a_new_reque
     world.sync_account(world.change("001F", {"currency": "USD"}, commit=21))
     [billing] = world.billing.accounts.values()
     assert billing.fields["currency"] == "USD"
+
+
+def test_an_older_cdc_event_of_the_same_second_as_a_whole_record_read_does_not_overwrite_it(world):
+    """Salesforce's LastModifiedDate has seconds; commitTimestamp has milliseconds (the chaos run's find)."""
+    world.crm.put_account({"name": "Acme", "currency": "EUR"}, "001S")
+    world.sync_account(world.change("001S", {"name": "Acme", "currency": "EUR"}, change_type="create",
+                                    at_ms=1_767_225_600_000))
+    world.crm.put_account({"name": "Read Whole"}, "001S")  # modified at a whole second, per MemoryCrm
+    modified_ms = int(__import__("datetime").datetime.fromisoformat(
+        world.crm.accounts["001S"].modified_at.replace("Z", "+00:00")).timestamp() * 1000)
+    world.sync_account(world.change("001S", {}, change_type="gap", needs_fetch=True))
+    late = world.change("001S", {"name": "Older Edit"}, at_ms=modified_ms + 300)  # same second, older
+    world.sync_account(late)
+    assert world.app.get_or_none(Account, "001S").fields["name"] == "Read Whole"  # read again, still right
+    assert world.crm.calls["get_account"] == 2  # the ambiguous change made concord read the record again

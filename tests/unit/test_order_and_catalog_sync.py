@@ -160,3 +160,17 @@ def test_billings_value_of_a_crm_owned_field_is_ignored_and_logged(ready, caplog
     account = ready.app.get_or_none(Account, "001A")
     assert account.fields["name"] == "Acme Ltd" and account.billing["payment_state"] == "failed"
     assert any(getattr(r, "fields", None) == ["name"] for r in caplog.records)
+
+
+def test_a_crm_change_to_a_suspended_order_waits_for_the_resume_and_then_applies(ready):
+    ready.order(quantity=2)
+    account_id = next(iter(ready.billing.accounts))
+    ready.billing.set_payment_state(account_id, "failed")
+    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    with pytest.raises(RetryableError, match="suspended"):
+        ready.order(quantity=7)
+    ready.billing.set_payment_state(account_id, "current")
+    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    ready.order(quantity=7)  # the redelivered message
+    [subscription] = ready.billing.subscriptions.values()
+    assert subscription.items[0].quantity == 7
