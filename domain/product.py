@@ -113,8 +113,11 @@ class Product(SyncedAggregate):
                 return entry
         raise UnknownPrice(f"product {self.sku} has no price version {key} v{version}")
 
-    def unlinked_prices(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(k, v) for k, versions in self.prices.items() for v in versions if v["active"] and not v["price_id"]]
+    def unlinked_prices(self, *, active: bool = True) -> list[tuple[str, dict[str, Any]]]:
+        """Versions billing has not confirmed yet (active ones to publish; retired ones may exist in
+        billing from a worker that died before recording the answer)."""
+        return [(k, v) for k, versions in self.prices.items() for v in versions
+                if v["active"] == active and not v["price_id"]]
 
     def retired_linked_prices(self) -> list[tuple[str, dict[str, Any]]]:
         return [(k, v) for k, versions in self.prices.items() for v in versions

@@ -33,9 +33,10 @@ def _sync(command: SyncProductFromCrm, svc: Services) -> Outcome:
     else:
         details_changed = bool(product.update_details(snapshot, cid))
         product.reprice(snapshot.prices, cid)
-    if not (details_changed or product.unlinked_prices() or product.retired_linked_prices()
-            or not product.billing):
+    if not (details_changed or product.unlinked_prices() or product.unlinked_prices(active=False)
+            or product.retired_linked_prices() or not product.billing):
         return Outcome("noop", aggregate_id=str(product.id))
+    svc.app.save(product)  # new versions are recorded before any vendor call (a crash leaves no orphan unknown)
     try:
         ref = _ensure_product(product, snapshot, details_changed, cid, svc)
         _publish_new_prices(product, ref, cid, svc)
@@ -66,7 +67,9 @@ def _publish_new_prices(product: Product, ref: BillingProductRef, cid: str, svc:
 
     The key names the amount: a version number reused after a crash (its first attempt never saved)
     for another amount is another request, never the stored answer of the first."""
-    for key, version in product.unlinked_prices():
+    # A retired version never confirmed may have been created by a worker that died before saving
+    # the answer: the same request replays its id, and it is then retired like any other.
+    for key, version in product.unlinked_prices() + product.unlinked_prices(active=False):
         spec = PriceSpec(Money(Decimal(version["amount"]), version["currency"]), BillingPeriod(version["period"]))
         price_key = f"{product.id}:price:{key}:v{version['version']}:{spec.amount.amount}"
         product.link_price(key, version["version"], svc.billing.create_price(ref, spec, price_key), cid)
