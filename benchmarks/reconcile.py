@@ -4,7 +4,7 @@ requests, peak memory, for two page sizes, to show memory follows the page size,
 The sandboxes run in a child process (so tracemalloc counts concord's reconcile only) and are seeded
 in-process from the SAME canonical fields through the adapters' own mapping (account_to_sf,
 account_create_payload), with 1% field drift, 0.5% missing in billing and 0.5% orphans in billing.
-concord's Correlation links (the event store, POPO) are seeded before tracemalloc starts. The run is
+concord's Accounts and Correlation links (the event store, POPO) are seeded before tracemalloc starts. The run is
 report-only (no --repair), as the scheduled daily run is.
     .venv/bin/python benchmarks/reconcile.py [records ...]      (default: 10000 100000)
 """
@@ -39,7 +39,7 @@ def _fields(n: int) -> dict[str, Any]:
     }
 
 
-def _seed(salesforce: Any, zuora: Any, records: int) -> list[tuple[str, str, str]]:
+def _seed(salesforce: Any, zuora: Any, records: int) -> list[tuple[int, str, str | None, str | None]]:
     from adapters.billing.zuora.mapping import account_create_payload
     from adapters.crm.salesforce.mapping import account_to_sf
     from infrastructure.sandboxes.salesforce.store import Transaction
@@ -50,10 +50,11 @@ def _seed(salesforce: Any, zuora: Any, records: int) -> list[tuple[str, str, str
         fields = _fields(n)
         crm_id = salesforce.org.insert("Account", account_to_sf(fields), Transaction(None))
         if n % 200 == 7:
-            continue  # missing in billing
+            links.append((n, crm_id, None, None))  # missing in billing
+            continue
         billed = {**fields, "name": f"Bench {n} Drifted"} if n % 100 == 3 else fields
         created = create_account(zuora.tenant, account_create_payload(crm_id, billed))
-        links.append((crm_id, created["accountId"], created["accountNumber"]))
+        links.append((n, crm_id, created["accountId"], created["accountNumber"]))
     for n in range(records // 200):  # billing accounts no CRM record knows
         create_account(zuora.tenant, account_create_payload(f"001ORPHAN{n:09d}", _fields(n)))
     return links
@@ -72,7 +73,7 @@ def _serve(records: int, conn: Connection) -> None:
     zuora.stop()
 
 
-def _services(urls: dict[str, str], links: list[tuple[str, str, str]]) -> Any:
+def _services(urls: dict[str, str], links: list[tuple[int, str, str | None, str | None]]) -> Any:
     from adapters.billing.zuora import build_zuora_billing
     from adapters.crm.salesforce.auth import SalesforceAuth
     from adapters.crm.salesforce.client import SalesforceHttp
@@ -81,10 +82,21 @@ def _services(urls: dict[str, str], links: list[tuple[str, str, str]]) -> Any:
     from application.app import ConcordApp
     from application.correlation import link_ids
     from application.services import Services
+    from domain.account import Account
+    from domain.sync import fetched_position
 
+    # concord as after a backfill: an Account per CRM record, linked to its billing account. (Reads
+    # of aggregates that do not exist would grow the POPO recorder's index, a defaultdict, and
+    # measure the in-memory store rather than the reconcile.)
     app = ConcordApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    for crm_id, billing_id, number in links:
-        app.save(*link_ids(app, "account", crm_id, {"billing": billing_id, "billing_number": number}, "seed"))
+    for n, crm_id, billing_id, number in links:
+        account = Account.register(crm_id, _fields(n), fetched_position(0), "seed")
+        if billing_id is None or number is None:
+            app.save(account)
+            continue
+        account.link_billing(billing_id, number, "seed")
+        app.save(account, *link_ids(app, "account", crm_id, {"billing": billing_id, "billing_number": number},
+                                    "seed"))
     auth = SalesforceAuth(urls["salesforce"], SF_ID, client_secret=SF_SECRET)
     crm = SalesforceCrm(SalesforceHttp(urls["salesforce"], tokens=FetchingTokens(auth.fetch_pair)))
     return Services(app, crm, build_zuora_billing(urls["zuora"], ZU_ID, ZU_SECRET, rate_per_s=10**6))
