@@ -12,12 +12,11 @@ management client POSTs. Errors carry `x-amzn-ErrorType`, which botocore reads a
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from infrastructure.local.httpd import QuietHandler
+from infrastructure.local.httpd import LocalServer, QuietHandler
 
 if TYPE_CHECKING:
     from infrastructure.local.websocket_api import WebSocketApi
@@ -26,27 +25,17 @@ MAX_MESSAGE_BYTES = 128 * 1024
 Reply = tuple[int, dict[str, str], bytes]
 
 
-class ManagementApi:
+class ManagementApi(LocalServer):
     """The `@connections` API (what boto3's apigatewaymanagementapi client calls)."""
 
     def __init__(self, api: WebSocketApi, host: str = "127.0.0.1") -> None:
         self.api = api
-        self._server = ThreadingHTTPServer((host, 0), _handler(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ws-management", daemon=True)
+        super().__init__(_handler(self), "ws-management", host)
 
     @property
     def url(self) -> str:
         """CONCORD_WEBSOCKET_MANAGEMENT_URL (in AWS: https://{api}.execute-api.{region}.amazonaws.com/{stage})."""
         return f"http://127.0.0.1:{self.port}/{self.api.stage}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def answer(self, method: str, path: str, body: bytes) -> Reply:
         _, marker, tail = urlsplit(path).path.partition("/@connections/")

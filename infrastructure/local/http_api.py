@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from infrastructure.local.functions import FunctionError, LocalFunction
-from infrastructure.local.httpd import QuietHandler
+from infrastructure.local.httpd import LocalServer, QuietHandler
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml")
@@ -76,7 +75,7 @@ def proxy_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     return int(result["statusCode"]), headers, raw
 
 
-class HttpApi:
+class HttpApi(LocalServer):
     def __init__(
         self,
         routes: Mapping[tuple[str, str], LocalFunction],
@@ -88,22 +87,7 @@ class HttpApi:
         self.routes, self.timeout_s = dict(routes), timeout_s
         self.api_id = uuid.uuid4().hex[:10]
         self.requests = 0
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> str:
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(self), "http-api", host, port)
 
     def dispatch(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, source_ip: str

@@ -12,38 +12,22 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from infrastructure.local.functions import FunctionError, LocalFunction
-from infrastructure.local.httpd import QuietHandler
+from infrastructure.local.httpd import LocalServer, QuietHandler
 
 _PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 Reply = tuple[int, dict[str, str], bytes]
 
 
-class LambdaApi:
+class LambdaApi(LocalServer):
     def __init__(self, functions: Callable[[], Mapping[str, LocalFunction]], host: str = "127.0.0.1") -> None:
         self._functions = functions
-        self._server = ThreadingHTTPServer((host, 0), _handler(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-api", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> str:
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(self), "lambda-api", host)
 
     def invoke(self, path: str, invocation_type: str, body: bytes) -> Reply:
         match = _PATH.match(urlsplit(path).path)
