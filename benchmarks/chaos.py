@@ -4,7 +4,7 @@
 CI runs the same harness smaller (tests/chaos, CONCORD_CHAOS_CHANGES, default 400 per vendor) to fit its time;
 this is the size the issue asks for. Prints the figures and every disagreement left after ONE
 reconcile --repair; no pass/fail.
-    .venv/bin/python benchmarks/chaos.py [changes] [seed] [zuora|stripe]
+    PYTHONPATH=. .venv/bin/python benchmarks/chaos.py [changes] [seed] [zuora|stripe]   (it reuses tests/chaos/harness)
 """
 
 from __future__ import annotations
