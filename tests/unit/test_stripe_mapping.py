@@ -263,7 +263,8 @@ def stripe_subscription(params: dict[str, Any], current: dict[str, Any] | None =
             continue
         item = data.setdefault(change.get("id", f"si_new{len(data)}_{index}"),
                                {"id": change.get("id", f"si_new{len(data)}_{index}"), "metadata": {}})
-        item["price"] = {"id": change["price"], "product": change["price"].replace("price_", "prod_")}
+        if "price" in change:  # Stripe keeps an item's price when an update names none
+            item["price"] = {"id": change["price"], "product": change["price"].replace("price_", "prod_")}
         item["quantity"] = int(change["quantity"])
         item["metadata"].update(change.get("metadata", {}))
     return {**sub, "metadata": {**sub["metadata"], **sent["metadata"]}, "items": {"data": list(data.values())}}
@@ -288,6 +289,15 @@ def test_an_amendment_leaves_stripe_holding_exactly_the_requested_items(before: 
     amended = stripe_subscription(mapping.subscription_amend_params(current, request_with(after)), current)
     held = mapping.subscription_to_canonical(amended).items
     assert sorted(held, key=lambda i: i.sku) == sorted(after, key=lambda i: i.sku)
+
+
+def test_an_amendment_of_a_kept_price_sends_only_the_quantity() -> None:
+    """A retired price stays on existing subscriptions; naming it in an update would be refused."""
+    before = [SubscriptionItem("SKU-0", "price_0", "prod_0", 1)]
+    current = stripe_subscription(mapping.subscription_create_params(request_with(before)))
+    params = mapping.subscription_amend_params(current, request_with([SubscriptionItem("SKU-0", "price_0",
+                                                                                       "prod_0", 4)]))
+    assert [set(change) for change in params["items"]] == [{"id", "quantity"}]
 
 
 @pytest.mark.parametrize("item, field", [(SubscriptionItem("S", "price_1", None, 0), "items[0].quantity"),

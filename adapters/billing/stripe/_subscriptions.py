@@ -82,7 +82,8 @@ def _already(current: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
             return False
         item = by_id.get(change["id"])
         sku = ((item or {}).get("metadata") or {}).get("sku")
-        if sku not in held or (held[sku].price_id, held[sku].quantity) != (change["price"], change["quantity"]):
+        wanted_price = change.get("price", held[sku].price_id if sku in held else None)
+        if sku not in held or (held[sku].price_id, held[sku].quantity) != (wanted_price, change["quantity"]):
             return False
     meta = current.get("metadata") or {}
     return all(meta.get(key) == value for key, value in params["metadata"].items())

@@ -6,8 +6,9 @@ metadata[concord_term_months|effective_date]. concord bills B2B accounts by invo
 with charge_automatically and no payment method Stripe would leave it `incomplete`. A future
 effective_date is kept in metadata only: starting later needs Stripe Subscription Schedules (not used).
 
-Amend: items are matched by metadata[sku]: a kept SKU updates its item (price, quantity), a new SKU adds
-an item, a missing SKU deletes its item (items[i][id]=si_…, items[i][deleted]=true).
+Amend: items are matched by metadata[sku]: a kept SKU updates its item's quantity (and its price only
+if another price is asked for: a migration), a new SKU adds an item, a missing SKU deletes its item
+(items[i][id]=si_…, items[i][deleted]=true).
 
 Status, Stripe -> canonical (the first rule that holds):
     canceled, incomplete_expired                        -> cancelled
@@ -69,10 +70,16 @@ def subscription_create_params(request: SubscriptionRequest,
 def subscription_amend_params(current: Mapping[str, Any], request: SubscriptionRequest) -> dict[str, Any]:
     wanted = {item.sku: item for item in _checked_items(request.items)}
     changes: list[dict[str, Any]] = []
-    for item_id, sku in _current_items(current):
-        item = wanted.pop(sku, None)
-        changes.append({"id": item_id, "deleted": True} if item is None
-                       else {"id": item_id, "price": item.price_id, "quantity": item.quantity})
+    for item_id, kept in _current_items(current):
+        item = wanted.pop(kept.sku, None)
+        if item is None:
+            changes.append({"id": item_id, "deleted": True})
+        elif item.price_id == kept.price_id:
+            # The subscription keeps its price (DESIGN §3): only the quantity is sent, so an amendment
+            # made after the price was retired (a price change) is not refused for naming it.
+            changes.append({"id": item_id, "quantity": item.quantity})
+        else:
+            changes.append({"id": item_id, "price": item.price_id, "quantity": item.quantity})
     changes.extend(_new_item(item) for item in wanted.values())
     return {"items": changes, "metadata": _request_meta(request)}
 
@@ -160,8 +167,8 @@ def _item_objects(subscription: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return data
 
 
-def _current_items(subscription: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(str(item["id"]), _canonical_item(item).sku) for item in _item_objects(subscription)]
+def _current_items(subscription: Mapping[str, Any]) -> list[tuple[str, SubscriptionItem]]:
+    return [(str(item["id"]), _canonical_item(item)) for item in _item_objects(subscription)]
 
 
 def _canonical_item(item: Mapping[str, Any]) -> SubscriptionItem:
