@@ -52,9 +52,9 @@ BLIND_SPOT = (
     "BillingGateway port does not say which canonical fields a vendor can hold."
 )
 STRIPE_AMEND = (
-    "open, adapters/billing/stripe/mapping/subscriptions.py: an amendment resends each kept item's price, "
-    "and Stripe refuses a retired (inactive) price, so a quantity change after a price change fails for "
-    "good on Stripe; reconcile has no order repair that could bring it back."
+    "open: a quantity change that gave up on a suspended order (ORDER_SUSPENDED) or was refused by billing "
+    "stays in the DLQ with its reason, and the order reconcile does not repair quantities (the Stripe "
+    "amendment that resent a retired price is fixed: only the quantity is sent now)."
 )
 
 
