@@ -4,8 +4,10 @@ requests, peak memory, for two page sizes, to show memory follows the page size,
 The sandboxes run in a child process (so tracemalloc counts concord's reconcile only) and are seeded
 in-process from the SAME canonical fields through the adapters' own mapping (account_to_sf,
 account_create_payload), with 1% field drift, 0.5% missing in billing and 0.5% orphans in billing.
-concord's Accounts and Correlation links (the event store, POPO) are seeded before tracemalloc starts. The run is
-report-only (no --repair), as the scheduled daily run is.
+concord's Accounts and Correlation links (the event store: SQLite in memory) are seeded before
+tracemalloc starts. The run is report-only (no --repair), as the scheduled daily run is. No rate
+limiter: the sandboxes' limits are raised, and a bucket at a rate this high would keep a log of
+up to rate x 1 s send times, which is the limiter's memory, not reconcile's.
     .venv/bin/python benchmarks/reconcile.py [records ...]      (default: 10000 100000)
 """
 
@@ -74,7 +76,7 @@ def _serve(records: int, conn: Connection) -> None:
 
 
 def _services(urls: dict[str, str], links: list[tuple[int, str, str | None, str | None]]) -> Any:
-    from adapters.billing.zuora import build_zuora_billing
+    from adapters.billing.zuora import ZuoraAuth, ZuoraBilling, ZuoraClient
     from adapters.crm.salesforce.auth import SalesforceAuth
     from adapters.crm.salesforce.client import SalesforceHttp
     from adapters.crm.salesforce.gateway import SalesforceCrm
@@ -85,10 +87,12 @@ def _services(urls: dict[str, str], links: list[tuple[int, str, str | None, str 
     from domain.account import Account
     from domain.sync import fetched_position
 
-    # concord as after a backfill: an Account per CRM record, linked to its billing account. (Reads
-    # of aggregates that do not exist would grow the POPO recorder's index, a defaultdict, and
-    # measure the in-memory store rather than the reconcile.)
-    app = ConcordApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    # concord as after a backfill: an Account per CRM record, linked to its billing account, in SQLite
+    # (in memory: SQLite's own allocations are not Python's, so tracemalloc sees concord alone). The
+    # POPO store would not do: every read of an aggregate without snapshots adds an entry to its
+    # snapshot index (a defaultdict), about 250 bytes a record, which is the fake store, not reconcile.
+    app = ConcordApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                          "SQLITE_DBNAME": "file:bench?mode=memory&cache=shared"})
     for n, crm_id, billing_id, number in links:
         account = Account.register(crm_id, _fields(n), fetched_position(0), "seed")
         if billing_id is None or number is None:
@@ -99,7 +103,8 @@ def _services(urls: dict[str, str], links: list[tuple[int, str, str | None, str 
                                     "seed"))
     auth = SalesforceAuth(urls["salesforce"], SF_ID, client_secret=SF_SECRET)
     crm = SalesforceCrm(SalesforceHttp(urls["salesforce"], tokens=FetchingTokens(auth.fetch_pair)))
-    return Services(app, crm, build_zuora_billing(urls["zuora"], ZU_ID, ZU_SECRET, rate_per_s=10**6))
+    tokens = ZuoraAuth(urls["zuora"], ZU_ID, ZU_SECRET).tokens()
+    return Services(app, crm, ZuoraBilling(ZuoraClient(urls["zuora"], tokens=tokens)))
 
 
 def _stats(urls: dict[str, str]) -> Counter[str]:
