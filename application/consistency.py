@@ -27,7 +27,7 @@ from domain.correlation import Correlation
 from domain.errors import DomainError
 from domain.order import Order, OrderStatus
 from domain.product import Product
-from domain.runs import Backfill, ReconciliationLog
+from domain.runs import ReconciliationLog
 from domain.sync import CrmChange
 
 EXAMPLES = 5
@@ -128,21 +128,6 @@ def _record_run(svc: Services, report: DriftReport, correlation_id: str) -> None
 def last_reconciliation(svc: Services, entity: str = "account") -> dict[str, Any] | None:
     log = svc.app.get_or_none(ReconciliationLog, entity)
     return log.last if log is not None else None
-
-
-def backfill_accounts(svc: Services, *, since: str, correlation_id: str, page_size: int = 200,
-                      max_pages: int | None = None) -> Backfill:
-    """Load every CRM account through the normal sync, checkpointing after each page (resumable)."""
-    job = svc.app.get_or_none(Backfill, "account", since) or Backfill(entity="account", since=since)
-    pages = 0
-    while not job.done and (max_pages is None or pages < max_pages):
-        page = svc.crm.list_accounts(job.cursor, page_size)
-        for record in page.items:
-            handle(_refetch(record.crm_id, correlation_id, force=False), svc)
-        job.checkpoint(page.next_cursor, len(page.items))
-        svc.app.save(job)
-        pages += 1
-    return job
 
 
 # -- orders and products (issue 6 chaos run) ------------------------------------------------------

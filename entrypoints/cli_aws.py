@@ -174,7 +174,7 @@ def backfill(args: argparse.Namespace) -> int:
     """Resumable: run it again after a kill and it continues from its last finished page."""
     import uuid
 
-    from application.consistency import backfill_accounts
+    from application.backfill import backfill_accounts
 
     if args.entity != "account":
         print(f"backfill of {args.entity} is not built yet; account is", file=sys.stderr)

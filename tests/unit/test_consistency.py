@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from application.consistency import backfill_accounts, last_reconciliation, reconcile_accounts
+from application.backfill import backfill_accounts
+from application.consistency import last_reconciliation, reconcile_accounts
 from domain.account import Account
 from domain.canonical import BillingAccount
 
