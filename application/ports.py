@@ -46,8 +46,40 @@ class SyncStatus:
     at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ChangedPage(Generic[T]):
+    """One page of records changed since a moment, in (modified_at, crm_id) order.
+
+    `next_cursor` is the watermark after the page's last record (None: nothing more now); `invalid`
+    names the records of the page concord cannot map (crm_id, reason): they are skipped, not fatal.
+    """
+
+    items: Sequence[T]
+    next_cursor: str | None = None
+    invalid: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """The CRM's daily API quota as it last reported it (Salesforce: a rolling 24 h window)."""
+
+    used: int
+    limit: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
 class CrmGateway(Protocol):
-    """The CRM (Salesforce): read records, list them for loads, write sync status back."""
+    """The CRM (Salesforce): read records, list them for loads, write sync status back.
+
+    The `changed_*` listings page by an inclusive (LastModifiedDate, Id) watermark: a page starts AT
+    the cursor's record, which is dropped again (de-duplication at the boundary), so a record sharing
+    the boundary's second is never skipped. `since` (ISO 8601, or None for everything) keeps records
+    with LastModifiedDate >= since. A record modified while a load runs moves to the end and is listed
+    again: consumers must be idempotent.
+    """
 
     def get_account(self, crm_id: str) -> CrmAccount: ...
 
@@ -58,6 +90,26 @@ class CrmGateway(Protocol):
     def write_status(self, entity: str, crm_id: str, status: SyncStatus, idempotency_key: str) -> None: ...
 
     def list_accounts(self, cursor: str | None, limit: int) -> Page[CrmAccount]: ...
+
+    def changed_accounts(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[CrmAccount]:
+        """Accounts whole, as a whole-record read would return them (one query a page)."""
+        ...
+
+    def changed_orders(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[OrderSnapshot]:
+        """Orders with their lines (Salesforce: one query for the orders, one for all their lines)."""
+        ...
+
+    def changed_products(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[ProductSnapshot]:
+        """Products with their active prices (Salesforce: one query for products, one for their prices)."""
+        ...
+
+    def count_changed(self, entity: str, since: str | None) -> int:
+        """How many `changed_<entity>s` would list from the start (Salesforce: one SELECT COUNT())."""
+        ...
+
+    def api_usage(self) -> ApiUsage | None:
+        """The quota as of the last answer (no call of its own); None if the CRM has not said."""
+        ...
 
     def parent_id(self, entity: str, crm_id: str) -> str:
         """The order of an order line, the product of a price entry (change events may omit it)."""

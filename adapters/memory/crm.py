@@ -7,11 +7,18 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from application.errors import IntegrationError, NotFound
-from application.ports import Page, SyncStatus
+from application.errors import IntegrationError, NotFound, PermanentError, RetryableError
+from application.ports import ApiUsage, ChangedPage, Page, SyncStatus
 from domain.canonical import CrmAccount, OrderSnapshot, ProductSnapshot
+
+Listed = TypeVar("Listed", CrmAccount, OrderSnapshot, ProductSnapshot)
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class MemoryCrm:
@@ -26,11 +33,14 @@ class MemoryCrm:
         self._ids = itertools.count(1)
         self._time = datetime(2026, 1, 1, tzinfo=UTC)
         self._failures: list[IntegrationError] = []
+        self.daily_limit: int | None = None  # set to report (and enforce) a Salesforce-like API quota
 
     def fail_next(self, error: IntegrationError) -> None:
         self._failures.append(error)
 
     def _check(self, method: str) -> None:
+        if self.daily_limit is not None and self.calls.total() >= self.daily_limit:
+            raise RetryableError("TotalRequests Limit exceeded.", system="crm", code="REQUEST_LIMIT_EXCEEDED")
         self.calls[method] += 1
         if self._failures:
             raise self._failures.pop(0)
@@ -98,3 +108,41 @@ class MemoryCrm:
         chunk = ordered[start:start + limit]
         more = start + limit < len(ordered)
         return Page(chunk, keys[start + len(chunk) - 1] if more and chunk else None)
+
+    def changed_accounts(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[CrmAccount]:
+        self._check("changed_accounts")
+        return self._changed(list(self.accounts.values()), since, cursor, limit)
+
+    def changed_orders(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[OrderSnapshot]:
+        self._check("changed_orders")
+        return self._changed(list(self.orders.values()), since, cursor, limit)
+
+    def changed_products(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[ProductSnapshot]:
+        self._check("changed_products")
+        return self._changed(list(self.products.values()), since, cursor, limit)
+
+    def count_changed(self, entity: str, since: str | None) -> int:
+        self._check("count_changed")
+        stamps = {"account": [a.modified_at for a in self.accounts.values()],
+                  "order": [o.modified_at for o in self.orders.values()],
+                  "product": [p.modified_at for p in self.products.values()]}
+        if entity not in stamps:
+            raise PermanentError(f"no CRM listing of {entity}", system="crm", code="INVALID_ENTITY", field="entity")
+        floor = _moment(since) if since else None
+        return sum(1 for stamp in stamps[entity] if floor is None or _moment(stamp) >= floor)
+
+    def api_usage(self) -> ApiUsage | None:
+        return ApiUsage(self.calls.total(), self.daily_limit) if self.daily_limit is not None else None
+
+    @staticmethod
+    def _changed(records: list[Listed], since: str | None, cursor: str | None, limit: int) -> ChangedPage[Listed]:
+        """The same inclusive watermark as Salesforce's: start AT the cursor's record, drop it again."""
+        floor = _moment(since) if since else None
+        mark = (_moment(cursor.partition("|")[0]), cursor.partition("|")[2]) if cursor else None
+        ordered = sorted(((_moment(r.modified_at), r.crm_id, r) for r in records
+                          if floor is None or _moment(r.modified_at) >= floor), key=lambda row: row[:2])
+        rows = [row for row in ordered if mark is None or row[:2] >= mark][:limit + 2]
+        kept = [row for row in rows if row[:2] != mark]
+        items = kept[:limit]
+        more = len(kept) > limit
+        return ChangedPage([row[2] for row in items], f"{items[-1][2].modified_at}|{items[-1][1]}" if more else None)

@@ -5,10 +5,10 @@ loads and seeding use: upsert by the external id Concord_Id__c, and sObject Coll
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote as url_quote
 
 from adapters.crm.salesforce import mapping
@@ -23,11 +23,13 @@ from adapters.crm.salesforce.mapping.fields import (
 from adapters.crm.salesforce.results import RecordResult, record_results
 from adapters.crm.salesforce.soql import checked_id, datetime_literal, quote, select
 from application.errors import PermanentError
-from application.ports import Page, SyncStatus
+from application.ports import ApiUsage, ChangedPage, Page, SyncStatus
 from domain.canonical import CrmAccount, OrderSnapshot, ProductSnapshot
 from domain.errors import ValidationError
 
 COLLECTION_MAX = 200
+LISTED = {"account": "Account", "order": "Order", "product": "Product2"}
+Item = TypeVar("Item")
 
 
 @contextmanager
@@ -79,9 +81,7 @@ class SalesforceCrm:
 
     def get_product(self, crm_id: str) -> ProductSnapshot:
         record = self._record("Product2", crm_id, PRODUCT_QUERY_FIELDS)
-        where = f"Product2Id = {quote(crm_id)} AND IsActive = true"
-        if self.pricebook_id:
-            where += f" AND Pricebook2Id = {quote(checked_id(self.pricebook_id, 'pricebook_id'))}"
+        where = f"Product2Id = {quote(crm_id)} AND {self._price_filter()}"
         entries = self.query(select(PRICE_QUERY_FIELDS, "PricebookEntry", where, "Id"))
         with _as_permanent():
             return mapping.product_from_sf(record, entries)
@@ -99,6 +99,69 @@ class SalesforceCrm:
             accounts = [mapping.account_from_sf(r) for r in records]
         next_cursor = _encode_cursor(records[-1]) if records and len(records) >= limit else None
         return Page(accounts, next_cursor)
+
+    # -- loads: an inclusive (LastModifiedDate, Id) watermark --------------------------------------
+    def changed_accounts(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[CrmAccount]:
+        rows, next_cursor = self._changed_rows("Account", ACCOUNT_QUERY_FIELDS, since, cursor, limit)
+        return _mapped(rows, next_cursor, mapping.account_from_sf)
+
+    def changed_orders(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[OrderSnapshot]:
+        """Two queries a page: the orders, then the lines of all of them (OrderId IN ...), not one per order."""
+        rows, next_cursor = self._changed_rows("Order", ORDER_QUERY_FIELDS, since, cursor, limit)
+        lines = self._children("OrderItem", ("OrderId", *ORDER_ITEM_QUERY_FIELDS), "OrderId", rows)
+        return _mapped(rows, next_cursor, lambda r: mapping.order_from_sf(r, lines.get(r["Id"], [])))
+
+    def changed_products(self, since: str | None, cursor: str | None, limit: int) -> ChangedPage[ProductSnapshot]:
+        rows, next_cursor = self._changed_rows("Product2", PRODUCT_QUERY_FIELDS, since, cursor, limit)
+        prices = self._children("PricebookEntry", ("Product2Id", *PRICE_QUERY_FIELDS), "Product2Id", rows,
+                                extra=self._price_filter())
+        return _mapped(rows, next_cursor, lambda r: mapping.product_from_sf(r, prices.get(r["Id"], [])))
+
+    def count_changed(self, entity: str, since: str | None) -> int:
+        """`SELECT COUNT() FROM ...`: Salesforce answers totalSize and no records (one API call)."""
+        if entity not in LISTED:
+            raise PermanentError(f"salesforce: no listing of {entity}", system="salesforce", code="INVALID_ENTITY",
+                                 field="entity")
+        body = self.http.call("GET", self.http.data("query"),
+                              params={"q": select(["COUNT()"], LISTED[entity], _since_clause(since))})
+        total = body.get("totalSize") if isinstance(body, dict) else None
+        if not isinstance(total, int):
+            raise PermanentError("salesforce: a COUNT() query answered no totalSize", system="salesforce",
+                                 code="BAD_RESULTS")
+        return total
+
+    def api_usage(self) -> ApiUsage | None:
+        usage = self.http.api_usage
+        return ApiUsage(*usage) if usage is not None else None
+
+    def _changed_rows(self, sobject: str, fields: Sequence[str], since: str | None, cursor: str | None,
+                      limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Rows at or after the watermark, the watermark's own row dropped. LIMIT n+2: with the boundary
+        row dropped, one more row still tells whether another page follows."""
+        where = [clause for clause in (_since_clause(since), _watermark_clause(cursor)) if clause]
+        soql = select(fields, sobject, " AND ".join(f"({c})" for c in where), "LastModifiedDate, Id", limit + 2)
+        boundary = _decode_cursor(cursor) if cursor else None
+        rows = [r for r in self.query(soql, limit + 2) if boundary is None or _raw_key(r) != boundary]
+        page = rows[:limit]
+        return page, (_encode_cursor(page[-1]) if len(rows) > limit else None)
+
+    def _children(self, sobject: str, fields: Sequence[str], parent_field: str, parents: Sequence[Mapping[str, Any]],
+                  extra: str = "") -> dict[str, list[dict[str, Any]]]:
+        """The child rows of a page of parents, grouped by parent, in one query (queryMore past 2,000)."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        ids = [checked_id(str(p.get("Id"))) for p in parents]
+        if not ids:
+            return grouped
+        where = f"{parent_field} IN ({', '.join(quote(i) for i in ids)})" + (f" AND {extra}" if extra else "")
+        for row in self.query(select(fields, sobject, where, f"{parent_field}, Id")):
+            grouped.setdefault(str(row.get(parent_field)), []).append(row)
+        return grouped
+
+    def _price_filter(self) -> str:
+        where = "IsActive = true"
+        if self.pricebook_id:
+            where += f" AND Pricebook2Id = {quote(checked_id(self.pricebook_id, 'pricebook_id'))}"
+        return where
 
     _PARENTS = {"order_line": ("OrderItem", "OrderId"), "price": ("PricebookEntry", "Product2Id")}
 
@@ -167,3 +230,41 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         raise PermanentError(f"salesforce: {cursor!r} is not a cursor of list_accounts", system="salesforce",
                              code="INVALID_CURSOR", field="cursor") from exc
     return datetime_literal(moment), checked_id(last_id, "cursor")
+
+
+def _raw_key(record: Mapping[str, Any]) -> tuple[str, str]:
+    stamp = str(record.get("LastModifiedDate") or "")
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00").replace("+0000", "+00:00")) if stamp else None
+    return (datetime_literal(moment) if moment else "", str(record.get("Id") or ""))
+
+
+def _watermark_clause(cursor: str | None) -> str:
+    """Inclusive: the cursor's own record comes back (and is dropped by the caller)."""
+    if not cursor:
+        return ""
+    moment, last_id = _decode_cursor(cursor)
+    return f"LastModifiedDate > {moment} OR (LastModifiedDate = {moment} AND Id >= {quote(last_id)})"
+
+
+def _since_clause(since: str | None) -> str:
+    if not since:
+        return ""
+    try:
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PermanentError(f"salesforce: since {since!r} is not an ISO 8601 date/time", system="salesforce",
+                             code="INVALID_SINCE", field="since") from exc
+    return f"LastModifiedDate >= {datetime_literal(moment)}"
+
+
+def _mapped(rows: Sequence[Mapping[str, Any]], next_cursor: str | None,
+            build: Callable[[Mapping[str, Any]], Item]) -> ChangedPage[Item]:
+    """Each row mapped; a row concord cannot map is named in `invalid`, never fails the page."""
+    items: list[Item] = []
+    invalid: list[tuple[str, str]] = []
+    for row in rows:
+        try:
+            items.append(build(row))
+        except ValidationError as exc:
+            invalid.append((str(row.get("Id")), str(exc)))
+    return ChangedPage(items, next_cursor, tuple(invalid))

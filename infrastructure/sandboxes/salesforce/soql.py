@@ -1,4 +1,4 @@
-"""A small SOQL: `SELECT a, b, Rel.c FROM Obj [WHERE ...] [ORDER BY a [DESC] [NULLS LAST], b] [LIMIT n]`.
+"""A small SOQL: `SELECT a, b, Rel.c | COUNT() FROM Obj [WHERE ...] [ORDER BY a [DESC] [NULLS LAST], b] [LIMIT n]`.
 
 WHERE takes =, !=, <>, <, <=, >, >=, LIKE, IN, NOT IN, AND, OR, NOT and parentheses over string,
 number, boolean, null, date and datetime literals, which is what concord's adapter and setup-relay
@@ -43,11 +43,16 @@ class _Parser:
     def parse(self) -> Query:
         self.take("SELECT")
         fields = [self.ident()]
-        while self.peek() == ",":
+        counting = fields[0].upper() == "COUNT" and self.peek() == "("
+        if counting:
+            self.take("(")
+            self.take(")")
+            fields = []
+        while not counting and self.peek() == ",":
             self.take(",")
             fields.append(self.ident())
         self.take("FROM")
-        query = Query(self.ident(), fields)
+        query = Query(self.object_name(), fields, count=counting)
         if self.peek() == "WHERE":
             self.take()
             query.where = self.expr()
@@ -64,6 +69,13 @@ class _Parser:
         if self.index != len(self.tokens):
             raise malformed(f"unexpected token: '{self.tokens[self.index][1]}'")
         return query
+
+    def object_name(self) -> str:
+        """An sObject name: `Order` is one, although ORDER is also a keyword (SOQL reads it by position)."""
+        kind, value = self.take()
+        if kind != "word":
+            raise malformed(f"unexpected token: '{value}'")
+        return str(value)
 
     def order_list(self) -> list[tuple[str, bool, bool]]:
         order = []

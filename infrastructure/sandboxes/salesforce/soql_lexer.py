@@ -24,6 +24,7 @@ class Query:
     where: Any = None  # a nested tuple tree: ("and"|"or", l, r) | ("not", x) | ("cmp", path, op, value)
     order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (path, descending, nulls_last)
     limit: int | None = None
+    count: bool = False  # SELECT COUNT(): the answer is totalSize alone, no records
 
 
 def malformed(message: str) -> SfError:
