@@ -115,9 +115,16 @@ class Order(SyncedAggregate):
         self.prices = dict(prices)
 
     def activate(self, subscription: BillingSubscription, correlation_id: str) -> None:
+        """The subscription exists in billing. One that a retry found may have moved on meanwhile (a billing
+        clerk cancelled or suspended it): the order then follows billing's status at once (billing owns it,
+        DESIGN §3), so the audit reads Activated, then Cancelled or Suspended with source billing."""
         self._require("activate")
+        moved_on = subscription.status != "active"
+        # The version is the one the order was activated at: not seen when billing already moved past it.
         self._activated(subscription_id=subscription.billing_id, subscription_number=subscription.number,
-                        version=subscription.version, correlation_id=correlation_id)
+                        version="" if moved_on else subscription.version, correlation_id=correlation_id)
+        if moved_on:
+            self._follow(_billing_transition(self.status, subscription.status), subscription, correlation_id)
 
     @event("Activated")
     def _activated(self, subscription_id: str, subscription_number: str, version: str, correlation_id: str) -> None:
@@ -175,9 +182,17 @@ class Order(SyncedAggregate):
 
     def apply_billing_subscription(self, subscription: BillingSubscription, correlation_id: str) -> str | None:
         """A billing-side change applied whole (DESIGN §3): returns the transition taken, if any."""
-        if self.subscription and not object_is_newer(subscription.version, self.subscription_version):
-            return None  # stale or duplicate
+        if self.subscription and subscription.version != self.subscription_version \
+                and not object_is_newer(subscription.version, self.subscription_version):
+            return None  # stale
+        # The version concord holds is applied again: a duplicate changes nothing (the table has no move from
+        # a status to itself), while a status concord recorded wrongly at that version (an order a retry
+        # activated at billing's cancelled version, before activate followed billing) is corrected.
         transition = _billing_transition(self.status, subscription.status)
+        self._follow(transition, subscription, correlation_id)
+        return transition
+
+    def _follow(self, transition: str | None, subscription: BillingSubscription, correlation_id: str) -> None:
         if transition == "activate":
             self.activate(subscription, correlation_id)
         elif transition == "suspend":
@@ -187,12 +202,14 @@ class Order(SyncedAggregate):
         elif transition == "cancel":
             effective = subscription.cancelled_on.isoformat() if subscription.cancelled_on else ""
             self.cancel(effective, "billing", correlation_id, subscription.version)
-        return transition
 
 
 def _billing_transition(current: OrderStatus, billing_status: str) -> str | None:
     table = {
         (OrderStatus.SUBMITTED, "active"): "activate",
+        # The create's answer was lost and billing moved on before concord heard of it: activate follows it.
+        (OrderStatus.SUBMITTED, "suspended"): "activate",
+        (OrderStatus.SUBMITTED, "cancelled"): "activate",
         (OrderStatus.ACTIVE, "suspended"): "suspend",
         (OrderStatus.SUSPENDED, "active"): "resume",
         (OrderStatus.ACTIVE, "cancelled"): "cancel",

@@ -106,7 +106,10 @@ def _activated(order: Order, account: Account, subscription: BillingSubscription
     ids = {"billing": subscription.billing_id, "billing_number": subscription.number}
     order.record_synced("billing", ids, cid, key)
     svc.app.save(order, account, *link_ids(svc.app, "order", order.crm_id, ids, cid))
-    return Outcome("activated", subscription.number, str(order.id))
+    # A subscription a retry found may have been cancelled or suspended in billing meanwhile: the order
+    # followed it (Order.activate), and the outcome names where it ended.
+    action = "activated" if order.status == OrderStatus.ACTIVE else order.status.value
+    return Outcome(action, subscription.number, str(order.id))
 
 
 def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate]) -> Outcome:

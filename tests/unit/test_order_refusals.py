@@ -1,0 +1,137 @@
+"""Orders whose billing side moved on, or refused, while concord was not looking (issue 6 chaos findings).
+
+- A retry that finds the subscription it created follows billing's status (a clerk may have cancelled it).
+- A create refused because its price is no longer sold re-fixes its prices under a new key, but only when
+  the CRM order line still sells at the catalog's price; else it names the disagreement and waits.
+- A suspend, resume or amendment refused because billing already ended the subscription follows billing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+from eventsourcing.utils import get_topic
+
+from adapters.aws.outbox import envelope
+from application.app import history
+from application.commands import ApplyBillingTrigger
+from application.consistency import reconcile_orders
+from application.errors import RetryableError
+from application.handlers import handle
+from domain.order import Order, OrderStatus
+from entrypoints.lambdas import _translate
+
+
+@pytest.fixture
+def ready(world):
+    world.new_account()
+    world.product()
+    return world
+
+
+def trigger(world, object_type, object_id, event_name, account_id=None):
+    return handle(ApplyBillingTrigger(object_type, object_id, account_id, event_name, "corr-b"), world.services)
+
+
+def _created_but_answer_lost(world) -> str:
+    world.billing.fail_next(RetryableError("no answer", code="TIMEOUT"), method="create_subscription",
+                            after_effect=True)
+    with pytest.raises(RetryableError):
+        world.order()
+    assert world.app.get_or_none(Order, "801O").status == OrderStatus.SUBMITTED
+    [subscription_id] = world.billing.subscriptions
+    return subscription_id
+
+
+def _events(world, crm_id: str = "801O") -> list[tuple[str, dict]]:
+    order = world.app.get_or_none(Order, crm_id)
+    return [(entry.event, entry.changes) for entry in history(world.app, order.id)]
+
+
+def _write_back(world, crm_id: str = "801O"):
+    """Every event of the order through the outbox's envelope and the write-back translation, as on the bus."""
+    order = world.app.get_or_none(Order, crm_id)
+    for stored in world.app.repository.event_store.get(order.id):
+        built = envelope(stored, get_topic(type(stored)), lambda _: crm_id)
+        if built is None:
+            continue
+        record = SimpleNamespace(source="concord.domain", detail_type=built["metadata"]["eventName"],
+                                 detail=built, correlation_id="corr", event_id=built["metadata"]["eventId"])
+        for command in _translate.writeback_commands(record, None):
+            handle(command, world.services)
+    return world.crm.statuses[("order", crm_id)]
+
+
+# -- a retry finds the subscription it created ----------------------------------------------------------
+
+
+def test_a_retry_that_finds_its_subscription_cancelled_in_billing_leaves_the_order_cancelled(ready):
+    subscription_id = _created_but_answer_lost(ready)
+    ready.billing.cancel_in_billing(subscription_id, date(2026, 12, 31))  # a billing clerk, meanwhile
+    cancelled_version = ready.billing.subscriptions[subscription_id].version
+
+    outcome = ready.order()  # the retry finds the subscription
+
+    order = ready.app.get_or_none(Order, "801O")
+    assert outcome.action == "cancelled"
+    assert order.status == OrderStatus.CANCELLED
+    assert order.subscription["id"] == subscription_id and order.subscription_version == cancelled_version
+    names = [name for name, _ in _events(ready)]
+    assert names[-3:] == ["Activated", "Cancelled", "Synced"]
+    changes = dict(_events(ready))
+    assert changes["Cancelled"]["source"] == "billing"
+    assert changes["Cancelled"]["effective_date"] == "2026-12-31"
+    assert changes["Activated"]["version"] == ""  # the active version was never seen by concord
+    assert ready.billing.calls["create_subscription"] == 1  # the retry created nothing
+
+
+def test_the_crm_hears_that_the_order_found_by_a_retry_is_cancelled_in_billing(ready):
+    subscription_id = _created_but_answer_lost(ready)
+    ready.billing.cancel_in_billing(subscription_id, date(2026, 12, 31))
+    ready.order()
+    status = _write_back(ready)
+    assert status.billing_ids["subscription_status"] == "cancelled"
+    assert status.billing_ids["subscription_id"] == subscription_id
+
+
+def test_a_retry_that_finds_its_subscription_suspended_leaves_the_order_suspended_and_a_payment_resumes_it(ready):
+    subscription_id = _created_but_answer_lost(ready)
+    ready.billing.suspend_subscription(subscription_id, "clerk-suspends")
+    ready.order()
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.SUSPENDED
+    assert [name for name, _ in _events(ready)][-3:] == ["Activated", "Suspended", "Synced"]
+    account_id = next(iter(ready.billing.accounts))
+    ready.billing.set_payment_state(account_id, "failed")  # why a clerk suspends: the customer did not pay
+    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    ready.billing.set_payment_state(account_id, "current")
+    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    assert ready.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
+    assert ready.billing.subscriptions[subscription_id].status == "active"
+
+
+def test_a_callout_for_a_submitted_order_whose_subscription_was_cancelled_activates_then_cancels_it(ready):
+    subscription_id = _created_but_answer_lost(ready)
+    ready.billing.cancel_in_billing(subscription_id, date(2026, 12, 31))
+    trigger(ready, "subscription", subscription_id, "SubscriptionChanged")
+    assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+    assert ready.order().action == "noop"  # the CRM's activation, redelivered, finds nothing left to do
+
+
+def test_an_order_recorded_active_at_billings_cancelled_version_is_repaired_by_reconcile(ready):
+    """Data written before the fix: Activated at the cancelled version. The equal version is applied again."""
+    subscription_id = _created_but_answer_lost(ready)
+    ready.billing.cancel_in_billing(subscription_id, date(2026, 12, 31))
+    found = ready.billing.subscriptions[subscription_id]
+    order = ready.app.get_or_none(Order, "801O")
+    order._activated(subscription_id=found.billing_id, subscription_number=found.number, version=found.version,
+                     correlation_id="old-code")  # what the old activate recorded
+    ready.app.save(order)
+
+    report = reconcile_orders(ready.services, repair=True, correlation_id="rc")
+
+    assert report.counts["status_mismatch"] == 1
+    assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+    assert trigger(ready, "subscription", subscription_id, "SubscriptionChanged").action == "noop"  # idempotent
