@@ -1,15 +1,17 @@
-"""Initial load and reconciliation (issue 6): prove agreement instead of trusting delivery.
+"""Reconciliation (issue 6): prove agreement instead of trusting delivery.
 
-Both stream page by page, so memory is bounded by the page size, never by the record count.
-Repairs go through the normal commands: idempotent, audited, owner-respecting (an orphan in
-billing is reported, never deleted: billing owns it).
+Every entity streams page by page, so memory is bounded by the page size, never by the record count;
+a page of CRM accounts costs ONE batched billing read (BillingGateway.get_accounts). Repairs go
+through the normal commands: idempotent, audited, owner-respecting (an orphan in billing is
+reported, never deleted: billing owns it). A failed repair is reported with its reason, never fatal.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -22,7 +24,7 @@ from application.handlers import handle
 from application.replay import domain_events
 from application.services import Services
 from domain.account import Account
-from domain.canonical import ACCOUNT_FIELDS, BillingAccount, CrmAccount
+from domain.canonical import BillingAccount, BillingSubscription, CrmAccount, OrderSnapshot
 from domain.correlation import Correlation
 from domain.errors import DomainError
 from domain.order import Order, OrderStatus
@@ -31,6 +33,7 @@ from domain.runs import ReconciliationLog
 from domain.sync import CrmChange
 
 EXAMPLES = 5
+ENTITIES = ("product", "account", "order")  # the order of `--entity all`: each needs the one before
 
 
 @dataclass
@@ -52,6 +55,31 @@ class DriftReport:
                 "records": self.records, "repaired": self.repaired}
 
 
+def _repair(command: object, crm_id: str, svc: Services, report: DriftReport) -> bool:
+    """Run one repair command; a refusal is reported as `repair_failed` with its reason."""
+    try:
+        handle(command, svc)
+    except (IntegrationError, DomainError) as exc:
+        report.add("repair_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+        return False
+    report.repaired += 1
+    return True
+
+
+def _record_run(svc: Services, report: DriftReport, correlation_id: str) -> None:
+    log = svc.app.get_or_none(ReconciliationLog, report.entity) or ReconciliationLog(entity=report.entity)
+    log.record(report.as_dict(), correlation_id)
+    svc.app.save(log)
+
+
+def last_reconciliation(svc: Services, entity: str = "account") -> dict[str, Any] | None:
+    log = svc.app.get_or_none(ReconciliationLog, entity)
+    return log.last if log is not None else None
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+
 def _refetch(crm_id: str, correlation_id: str, *, force: bool) -> SyncAccountFromCrm:
     """A repair is the normal sync of a whole-record read, as after a CDC gap event."""
     change = CrmChange("account", (crm_id,), "gap", {}, (0, 0), 0, None, f"repair-{crm_id}", f"repair-{crm_id}",
@@ -59,20 +87,45 @@ def _refetch(crm_id: str, correlation_id: str, *, force: bool) -> SyncAccountFro
     return SyncAccountFromCrm(change, correlation_id, attempt=2, force_push=force)
 
 
-def _mismatches(crm: CrmAccount, billing: BillingAccount) -> list[str]:
-    """Shared fields both systems hold and disagree on (a field billing cannot hold is not drift)."""
-    return sorted(name for name in ACCOUNT_FIELDS
-                  if name in billing.fields and billing.fields.get(name) != crm.fields.get(name))
+def _mismatches(crm: CrmAccount, billing: BillingAccount, held: Collection[str]) -> list[str]:
+    """Every field the vendor holds (BillingGateway.account_fields) on which the two differ; a value on
+    one side and none on the other is a difference (a CRM value billing never received). A field the
+    vendor cannot hold is not drift."""
+    return sorted(name for name in held if billing.fields.get(name) != crm.fields.get(name))
 
 
-def _check_crm_account(record: CrmAccount, svc: Services, report: DriftReport) -> str | None:
-    """The drift kind of one CRM account, if any."""
-    correlation = svc.app.get_or_none(Correlation, "account", record.crm_id)
-    billing_id = correlation.ids.get("billing") if correlation is not None else None
-    if billing_id is None:
-        report.add("missing_in_billing", {"crm_id": record.crm_id})
+def _account_page(records: Sequence[CrmAccount], svc: Services, report: DriftReport) -> list[str]:
+    """Check one CRM page against billing with ONE batched read; returns the CRM ids that drifted."""
+    linked: dict[str, str] = {}
+    drifted: list[str] = []
+    for record in records:
+        correlation = svc.app.get_or_none(Correlation, "account", record.crm_id)
+        billing_id = correlation.ids.get("billing") if correlation is not None else None
+        if billing_id is None:
+            report.add("missing_in_billing", {"crm_id": record.crm_id})
+            drifted.append(record.crm_id)
+        else:
+            linked[record.crm_id] = billing_id
+    found = svc.billing.get_accounts({b: c for c, b in linked.items()}) if linked else {}
+    held = svc.billing.account_fields
+    for record in records:
+        billing_id = linked.get(record.crm_id)
+        if billing_id is None:
+            continue
+        kind = _account_drift(record, billing_id, found.get(billing_id), held, svc, report)
+        if kind is not None:
+            drifted.append(record.crm_id)
+    return drifted
+
+
+def _account_drift(record: CrmAccount, billing_id: str, billing: BillingAccount | None, held: Collection[str],
+                   svc: Services, report: DriftReport) -> str | None:
+    if billing is None:
+        report.add("missing_in_billing", {"crm_id": record.crm_id, "billing_id": billing_id})
         return "missing_in_billing"
-    differing = _mismatches(record, svc.billing.get_account(billing_id))
+    differing = _mismatches(record, billing, held)
+    if differing:  # confirmed by a single read: a batched read may lag (Stripe search) or predate a write
+        differing = _mismatches(record, svc.billing.get_account(billing_id), held)
     if differing:
         report.add("field_mismatch", {"crm_id": record.crm_id, "billing_id": billing_id, "fields": differing})
         return "field_mismatch"
@@ -89,12 +142,10 @@ def reconcile_accounts(svc: Services, *, repair: bool, correlation_id: str, page
     cursor: str | None = None
     while True:
         page = svc.crm.list_accounts(cursor, page_size)
-        for record in page.items:
-            report.records["crm"] += 1
-            kind = _check_crm_account(record, svc, report)
-            if kind is not None and repair:
-                handle(_refetch(record.crm_id, correlation_id, force=True), svc)
-                report.repaired += 1
+        report.records["crm"] += len(page.items)
+        for crm_id in _account_page(page.items, svc, report):
+            if repair:
+                _repair(_refetch(crm_id, correlation_id, force=True), crm_id, svc, report)
         if progress is not None:
             progress(report)
         cursor = page.next_cursor
@@ -119,80 +170,160 @@ def _find_orphans(svc: Services, report: DriftReport, page_size: int) -> None:
             return
 
 
-def _record_run(svc: Services, report: DriftReport, correlation_id: str) -> None:
-    log = svc.app.get_or_none(ReconciliationLog, report.entity) or ReconciliationLog(entity=report.entity)
-    log.record(report.as_dict(), correlation_id)
-    svc.app.save(log)
+# -- orders and products --------------------------------------------------------------------------
+# The CRM port lists accounts only, so these walk the orders and products concord ever registered
+# (read from the event log, page by page). An order whose every change event was lost is not seen
+# here; a CRM listing of orders would close that gap.
 
 
-def last_reconciliation(svc: Services, entity: str = "account") -> dict[str, Any] | None:
-    log = svc.app.get_or_none(ReconciliationLog, entity)
-    return log.last if log is not None else None
+def _known(svc: Services, aggregate: type[Aggregate], created: str, page_size: int) -> Iterator[list[str]]:
+    """Pages of the CRM ids of every `aggregate` concord registered, from its creation events."""
+    events = domain_events(svc.app, topics=(f"{get_topic(aggregate)}.{created}",), page_size=page_size)
+    crm_ids = (str(vars(event)["crm_id"]) for _, event in events)
+    while page := list(islice(crm_ids, page_size)):
+        yield page
 
 
-# -- orders and products (issue 6 chaos run) ------------------------------------------------------
-# The ports list CRM accounts only, so these walk the orders and products concord ever registered
-# (read from the event log). An order whose every change event was lost is not seen here; a
-# `CrmGateway.list_orders` would close that gap (proposed, not made: a port change).
+def _quantities(items: Iterable[tuple[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for sku, quantity in items:
+        total[sku] += quantity
+    return dict(total)
 
 
-def _known(svc: Services, aggregate: type[Aggregate], created: str) -> Iterator[str]:
-    for _, event in domain_events(svc.app, topics=(f"{get_topic(aggregate)}.{created}",)):
-        yield str(vars(event)["crm_id"])
+def _crm_quantities(snapshot: OrderSnapshot) -> dict[str, int]:
+    return _quantities((line.sku, line.quantity) for line in snapshot.lines)
 
 
-def _order_drift(order: Order, svc: Services) -> tuple[str, object] | None:
-    """(kind, the command that repairs it) for one order, or None when CRM, concord and billing agree."""
-    snapshot = svc.crm.get_order(order.crm_id)
-    resync, activated = SyncOrderFromCrm(order.crm_id, ""), snapshot.status.lower() == "activated"
-    if activated and order.status in (OrderStatus.RECEIVED, OrderStatus.SUBMITTED):
-        return "missing_in_billing", resync
-    if activated and order.status == OrderStatus.REJECTED:
-        return "rejected_by_billing", None  # terminal: a person must look at the reason
-    if not order.subscription:
-        return None
-    billing = svc.billing.get_subscription(str(order.subscription["id"]))
-    if billing.status != order.status.value:
-        return "status_mismatch", ApplyBillingTrigger("subscription", billing.billing_id, None,
-                                                      "SubscriptionChanged", "")
-    if order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
-        return "field_mismatch", resync
-    return None
+def _billing_quantities(subscription: BillingSubscription) -> dict[str, int]:
+    return _quantities((item.sku, item.quantity) for item in subscription.items)
 
 
-def _product_drift(product: Product, svc: Services) -> tuple[str, object] | None:
-    """A product whose CRM record the normal sync would still change (tried on a copy never saved)."""
-    snapshot = svc.crm.get_product(product.crm_id)
-    product.update_details(snapshot, "")
-    product.reprice(snapshot.prices, "")
-    if product.pending_events or product.unlinked_prices() or product.retired_linked_prices():
-        return "field_mismatch", SyncProductFromCrm(product.crm_id, "")
-    return None
+def _status_trigger(subscription: BillingSubscription, correlation_id: str) -> ApplyBillingTrigger:
+    """Billing owns a subscription's status (DESIGN §3): concord takes it as a callout would give it."""
+    return ApplyBillingTrigger("subscription", subscription.billing_id, None, "SubscriptionChanged", correlation_id)
 
 
-def _reconcile_known(svc: Services, report: DriftReport, kind: type[Order] | type[Product], created: str,
-                     drift: Callable[[Any, Services], tuple[str, object] | None], repair: bool,
-                     correlation_id: str) -> DriftReport:
-    for crm_id in dict.fromkeys(_known(svc, kind, created)):
-        report.records["crm"] += 1
-        try:
-            found = drift(svc.app.get_or_none(kind, crm_id), svc)
-            if found is not None:
-                report.add(found[0], {"crm_id": crm_id})
-                if repair and found[1] is not None:
-                    handle(replace(found[1], correlation_id=correlation_id), svc)  # type: ignore[type-var]
-                    report.repaired += 1
-        except (IntegrationError, DomainError) as exc:  # one record's failure is reported, never fatal
-            report.add("repair_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+class _OrderCheck:
+    """One order: billing's subscription (status, items, quantities) against the CRM, then concord."""
+
+    def __init__(self, svc: Services, report: DriftReport, repair: bool, correlation_id: str) -> None:
+        self.svc, self.report, self.repair, self.cid = svc, report, repair, correlation_id
+
+    def run(self, crm_id: str) -> None:
+        snapshot = self.svc.crm.get_order(crm_id)
+        order = self.svc.app.get_or_none(Order, crm_id)
+        activated = snapshot.status.lower() == "activated"
+        if order is None or (activated and order.status in (OrderStatus.RECEIVED, OrderStatus.SUBMITTED)):
+            if activated:
+                self._found("missing_in_billing", crm_id, SyncOrderFromCrm(crm_id, self.cid))
+            return
+        if activated and order.status == OrderStatus.REJECTED:
+            self.report.add("rejected_by_billing", {"crm_id": crm_id})  # terminal: a person reads the reason
+            return
+        if not order.subscription:
+            return
+        subscription = self.svc.billing.get_subscription(str(order.subscription["id"]))
+        if subscription.status != order.status.value:
+            example = {"concord": order.status.value, "billing": subscription.status}
+            if self._found("status_mismatch", crm_id, _status_trigger(subscription, self.cid), example):
+                order = self.svc.app.get_or_none(Order, crm_id) or order
+                if order.status.value != subscription.status:  # the trigger found nothing newer to apply
+                    self.report.add("unrepaired", {"crm_id": crm_id, **example,
+                                                   "reason": "billing's version is not newer than concord's"})
+        self._subscription_against_crm(order, snapshot, subscription)  # a CRM change may wait behind it
+
+    def _subscription_against_crm(self, order: Order, snapshot: OrderSnapshot,
+                                  subscription: BillingSubscription) -> None:
+        crm_id, status = order.crm_id, snapshot.status.lower()
+        if status == "cancelled" and subscription.status in ("active", "suspended"):
+            self._found("status_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid),
+                        {"crm": "cancelled", "billing": subscription.status})
+            return
+        if subscription.status == "cancelled":
+            return  # billing ended it: nothing left to amend
+        wanted, billed = _crm_quantities(snapshot), _billing_quantities(subscription)
+        if wanted != billed:
+            example = {"crm": wanted, "billing": billed}
+            if subscription.status != "active":  # billing amends active subscriptions only
+                self.report.add("waiting_while_suspended", {"crm_id": crm_id, **example})
+            else:
+                self._found("quantity_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid), example)
+                if self.repair:
+                    self._check_repaired(crm_id, subscription.billing_id, wanted)
+        elif order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
+            self._found("field_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid))
+
+    def _check_repaired(self, crm_id: str, billing_id: str, wanted: dict[str, int]) -> None:
+        """An amendment follows a CRM change concord has not applied; when concord already holds the
+        CRM's lines (a worker lost the race after its billing write), the normal sync amends nothing."""
+        after = _billing_quantities(self.svc.billing.get_subscription(billing_id))
+        if after != wanted:
+            self.report.add("unrepaired", {"crm_id": crm_id, "billing": after, "crm": wanted,
+                                           "reason": "concord's order already holds the CRM's lines"})
+
+    def _found(self, kind: str, crm_id: str, command: object, example: dict[str, Any] | None = None) -> bool:
+        self.report.add(kind, {"crm_id": crm_id, **(example or {})})
+        return self.repair and _repair(command, crm_id, self.svc, self.report)
+
+
+def reconcile_orders(svc: Services, *, repair: bool, correlation_id: str, page_size: int = 200,
+                     progress: Callable[[DriftReport], None] | None = None) -> DriftReport:
+    report = DriftReport("order")
+    check = _OrderCheck(svc, report, repair, correlation_id)
+    for page in _known(svc, Order, "Received", page_size):
+        for crm_id in page:
+            report.records["crm"] += 1
+            try:
+                check.run(crm_id)
+            except (IntegrationError, DomainError) as exc:  # one record's failure is reported, never fatal
+                report.add("check_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+        if progress is not None:
+            progress(report)
     _record_run(svc, report, correlation_id)
     return report
 
 
-def reconcile_orders(svc: Services, *, repair: bool, correlation_id: str) -> DriftReport:
-    return _reconcile_known(svc, DriftReport("order"), Order, "Received", _order_drift, repair,
-                            correlation_id)
+def _product_drift(product: Product, svc: Services) -> bool:
+    """A product whose CRM record the normal sync would still change (tried on a copy never saved)."""
+    snapshot = svc.crm.get_product(product.crm_id)
+    product.update_details(snapshot, "")
+    product.reprice(snapshot.prices, "")
+    return bool(product.pending_events or product.unlinked_prices() or product.retired_linked_prices())
 
 
-def reconcile_products(svc: Services, *, repair: bool, correlation_id: str) -> DriftReport:
-    return _reconcile_known(svc, DriftReport("product"), Product, "Registered", _product_drift, repair,
-                            correlation_id)
+def reconcile_products(svc: Services, *, repair: bool, correlation_id: str, page_size: int = 200,
+                       progress: Callable[[DriftReport], None] | None = None) -> DriftReport:
+    report = DriftReport("product")
+    for page in _known(svc, Product, "Registered", page_size):
+        for crm_id in page:
+            report.records["crm"] += 1
+            try:
+                product = svc.app.get_or_none(Product, crm_id)
+                if product is not None and _product_drift(product, svc):
+                    report.add("field_mismatch", {"crm_id": crm_id})
+                    if repair:
+                        _repair(SyncProductFromCrm(crm_id, correlation_id), crm_id, svc, report)
+            except (IntegrationError, DomainError) as exc:
+                report.add("check_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+        if progress is not None:
+            progress(report)
+    _record_run(svc, report, correlation_id)
+    return report
+
+
+RECONCILERS: dict[str, Callable[..., DriftReport]] = {
+    "product": reconcile_products,
+    "account": reconcile_accounts,
+    "order": reconcile_orders,
+}
+
+
+def reconcile(svc: Services, entity: str, *, repair: bool, correlation_id: str, page_size: int = 200,
+              progress: Callable[[DriftReport], None] | None = None) -> list[DriftReport]:
+    """One entity, or "all" of them in ENTITIES order; each run is recorded (last_reconciliation)."""
+    if entity != "all" and entity not in RECONCILERS:
+        raise ValueError(f"unknown entity {entity!r}: one of {', '.join(ENTITIES)}, or all")
+    return [RECONCILERS[name](svc, repair=repair, correlation_id=correlation_id, page_size=page_size,
+                              progress=progress)
+            for name in (ENTITIES if entity == "all" else (entity,))]

@@ -120,10 +120,23 @@ class BillingGateway(Protocol):
     """The billing system (Zuora, Stripe, ...): accounts, catalog, subscriptions."""
 
     vendor: str
+    account_fields: frozenset[str]
+    """The canonical account fields (domain.canonical.ACCOUNT_FIELDS) this vendor holds: each one written
+    on create comes back on read (the contract suite checks it). Reconciliation compares exactly these,
+    a value on one side and none on the other included; the others have no home in this vendor."""
 
     def find_account(self, crm_id: str) -> BillingAccount | None: ...
 
     def get_account(self, billing_id: str) -> BillingAccount: ...
+
+    def get_accounts(self, wanted: Mapping[str, str]) -> dict[str, BillingAccount]:
+        """A batched read of {billing id: CRM id} (one CRM page): the accounts found, by billing id.
+
+        An id missing from the answer is not in billing (no NotFound). The adapter splits the batch into
+        the vendor's bounded requests; memory follows len(wanted). A vendor whose batched read may lag
+        (Stripe search) falls back to single reads for what it did not find.
+        """
+        ...
 
     def create_account(self, crm_id: str, fields: Mapping[str, Any], idempotency_key: str) -> BillingAccount: ...
 

@@ -17,6 +17,7 @@ from typing import Any
 from application.errors import IntegrationError, NotFound, PermanentError
 from application.ports import Page
 from domain.canonical import (
+    ACCOUNT_FIELDS,
     BillingAccount,
     BillingProductRef,
     BillingSubscription,
@@ -28,6 +29,7 @@ from domain.canonical import (
 
 class MemoryBilling:
     vendor = "memory"
+    account_fields = frozenset(ACCOUNT_FIELDS)  # it keeps whatever it is given
 
     def __init__(self) -> None:
         self.accounts: dict[str, BillingAccount] = {}
@@ -106,6 +108,10 @@ class MemoryBilling:
         if billing_id not in self.accounts:
             raise NotFound(f"no billing account {billing_id}", system="billing", code="NOT_FOUND")
         return self.accounts[billing_id]
+
+    def get_accounts(self, wanted: Mapping[str, str]) -> dict[str, BillingAccount]:
+        self._read("get_accounts")
+        return {billing_id: self.accounts[billing_id] for billing_id in wanted if billing_id in self.accounts}
 
     def create_account(self, crm_id: str, fields: Mapping[str, Any], idempotency_key: str) -> BillingAccount:
         if not fields.get("name"):

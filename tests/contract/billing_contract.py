@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from application.errors import IntegrationError, NotFound, PermanentError
-from domain.canonical import PriceSpec, ProductSnapshot, SubscriptionItem, SubscriptionRequest
+from domain.canonical import ACCOUNT_FIELDS, PriceSpec, ProductSnapshot, SubscriptionItem, SubscriptionRequest
 from domain.sync import object_is_newer
 from domain.values import BillingPeriod, Money
 
@@ -25,6 +25,12 @@ def _uid() -> str:
 ACCOUNT = {"name": "Acme Ltd", "email": "billing@acme.example", "currency": "EUR", "phone": "+44 20 7946 0000",
            "bill_to.street": "1 High Street", "bill_to.city": "London", "bill_to.postal_code": "EC1A 1BB",
            "bill_to.country": "GB"}
+
+
+# A value for every canonical account field: what a vendor declares it holds must come back as sent.
+EVERY_FIELD = {**ACCOUNT, "payment_terms": "Net 30", "tax_id": "GB123456789", "status": "active",
+               "bill_to.state": "Greater London", "sold_to.street": "2 Dock Road", "sold_to.city": "Leeds",
+               "sold_to.state": "West Yorkshire", "sold_to.postal_code": "LS1 4AP", "sold_to.country": "IE"}
 
 
 class BillingGatewayContract:
@@ -55,6 +61,29 @@ class BillingGatewayContract:
         fetched = gateway.get_account(account.billing_id)
         for field in ("name", "email", "currency", "bill_to.city", "bill_to.country"):
             assert fetched.fields.get(field) == ACCOUNT[field], field
+
+    def test_every_field_the_gateway_declares_it_holds_survives_a_create_and_a_read(self, gateway):
+        assert set(EVERY_FIELD) == set(ACCOUNT_FIELDS)
+        assert {"name", "currency"} <= gateway.account_fields <= set(ACCOUNT_FIELDS)
+        created = gateway.create_account(f"001{_uid()}", EVERY_FIELD, f"key-{_uid()}")
+        fetched = gateway.get_account(created.billing_id)
+        assert {f: fetched.fields.get(f) for f in gateway.account_fields} == {
+            f: EVERY_FIELD[f] for f in gateway.account_fields}
+
+    def test_a_held_field_cleared_by_an_update_reads_back_absent(self, gateway):
+        created = gateway.create_account(f"001{_uid()}", EVERY_FIELD, f"key-{_uid()}")
+        gateway.update_account(created.billing_id, {"sold_to.city": None}, f"key-{_uid()}")
+        assert gateway.get_account(created.billing_id).fields.get("sold_to.city") is None
+
+    def test_a_batched_read_answers_the_accounts_it_finds_by_billing_id(self, gateway):
+        created = [gateway.create_account(f"001{_uid()}", {**ACCOUNT, "name": f"Acme {n}"}, f"key-{_uid()}")
+                   for n in range(12)]  # more than one Stripe search (10 clauses)
+        wanted = {a.billing_id: a.crm_id for a in created}
+        found = gateway.get_accounts({**wanted, f"missing{_uid()}": f"001{_uid()}"})
+        assert set(found) == set(wanted)
+        assert {b: (a.crm_id, a.fields["name"]) for b, a in found.items()} == {
+            a.billing_id: (a.crm_id, a.fields["name"]) for a in created}
+        assert gateway.get_accounts({}) == {}
 
     def test_same_idempotency_key_creates_one_account(self, gateway):
         crm_id, key = f"001{_uid()}", f"key-{_uid()}"

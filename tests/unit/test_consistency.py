@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from application.backfill import backfill_accounts
-from application.consistency import last_reconciliation, reconcile_accounts
+from application.commands import ApplyBillingTrigger
+from application.consistency import last_reconciliation, reconcile_accounts, reconcile_orders
+from application.errors import RetryableError
+from application.handlers import handle
 from domain.account import Account
 from domain.canonical import BillingAccount
+from domain.order import Order, OrderStatus
 
 
 def _crm_accounts(world, n):
@@ -56,3 +62,118 @@ def test_each_run_is_recorded_and_the_last_one_is_readable(world):
     reconcile_accounts(world.services, repair=False, correlation_id="rc", page_size=10)
     last = last_reconciliation(world.services)
     assert last is not None and last["counts"] == {"missing_in_billing": 2} and last["records"]["crm"] == 2
+
+
+# -- accounts: every field the vendor holds, one batched billing read a CRM page -------------------
+
+
+def test_a_crm_value_billing_never_received_is_a_field_mismatch_and_repair_sends_it(world):
+    world.new_account("001A")
+    world.crm.put_account({"sold_to.city": "Porto"}, "001A")  # its change event was lost
+    report = reconcile_accounts(world.services, repair=True, correlation_id="rc")
+    assert dict(report.counts) == {"field_mismatch": 1}
+    assert report.examples["field_mismatch"][0]["fields"] == ["sold_to.city"]
+    [billing] = world.billing.accounts.values()
+    assert billing.fields["sold_to.city"] == "Porto"
+    assert dict(reconcile_accounts(world.services, repair=False, correlation_id="rc2").counts) == {}
+
+
+def test_a_field_the_vendor_does_not_hold_is_not_drift(world):
+    world.billing.account_fields = frozenset(world.billing.account_fields - {"tax_id"})
+    world.new_account("001A")
+    world.crm.put_account({"tax_id": "GB1"}, "001A")
+    assert dict(reconcile_accounts(world.services, repair=False, correlation_id="rc").counts) == {}
+
+
+def test_each_crm_page_costs_one_batched_billing_read_and_drift_one_confirming_read(world):
+    ids = _crm_accounts(world, 7)
+    backfill_accounts(world.services, since="x", correlation_id="bf", page_size=10)
+    drifted = world.app.get_or_none(Account, ids[3]).billing_id
+    world.billing.accounts[drifted] = replace(world.billing.accounts[drifted], fields={
+        **world.billing.accounts[drifted].fields, "email": None})
+    world.billing.calls.clear()
+    report = reconcile_accounts(world.services, repair=False, correlation_id="rc", page_size=3)
+    assert dict(report.counts) == {"field_mismatch": 1}
+    assert world.billing.calls["get_accounts"] == 3  # pages of 3, 3 and 1 CRM records
+    assert world.billing.calls["get_account"] == 1  # the drift, read again before it is reported
+
+
+def test_drift_seen_in_a_lagging_batched_read_but_gone_on_a_single_read_is_not_reported(world):
+    world.new_account("001A")
+    [billing_id] = world.billing.accounts
+    stale = replace(world.billing.accounts[billing_id], fields={"name": "Old name", "currency": "EUR"})
+    world.billing.get_accounts = lambda wanted: {billing_id: stale}  # a search index a minute behind
+    assert dict(reconcile_accounts(world.services, repair=False, correlation_id="rc").counts) == {}
+
+
+def test_a_linked_billing_account_gone_from_billing_is_missing_and_a_refused_repair_is_reported(world):
+    world.new_account("001A")
+    world.billing.accounts.clear()
+    report = reconcile_accounts(world.services, repair=True, correlation_id="rc")
+    assert report.counts["missing_in_billing"] == 1
+    assert report.counts["repair_failed"] == 1 and report.repaired == 0
+
+
+# -- orders: billing's subscription (status, items, quantities) against the CRM -------------------
+
+
+def _suspended_with_a_waiting_quantity_change(world):
+    """An order at quantity 2 whose subscription was suspended; the CRM then changed it to 5 (that
+    message gave up on ORDER_SUSPENDED and sits in the DLQ)."""
+    world.new_account()
+    world.product()
+    world.order(quantity=2)
+    account_id = next(iter(world.billing.accounts))
+    world.billing.set_payment_state(account_id, "failed")
+    handle(ApplyBillingTrigger("payment", "pay_1", account_id, "PaymentFailed", "c1"), world.services)
+    with pytest.raises(RetryableError, match="suspended"):
+        world.order(quantity=5)
+    [subscription_id] = world.billing.subscriptions
+    return account_id, subscription_id
+
+
+def _quantities(world):
+    return [[item.quantity for item in s.items] for s in world.billing.subscriptions.values()]
+
+
+def test_a_change_that_waited_while_suspended_reaches_billing_in_one_repair_when_the_resume_was_lost(world):
+    _, subscription_id = _suspended_with_a_waiting_quantity_change(world)
+    world.billing.resume_subscription(subscription_id, "billing-clerk-resume")  # its callout never came
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc")
+    assert report.counts["status_mismatch"] == 1 and report.counts["quantity_mismatch"] == 1
+    assert _quantities(world) == [[5]]
+    assert world.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
+    assert dict(reconcile_orders(world.services, repair=False, correlation_id="rc2").counts) == {}
+
+
+def test_a_change_that_waited_while_suspended_reaches_billing_once_resumed(world):
+    account_id, _ = _suspended_with_a_waiting_quantity_change(world)
+    world.billing.set_payment_state(account_id, "current")
+    handle(ApplyBillingTrigger("payment", "pay_2", account_id, "PaymentProcessed", "c2"), world.services)
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc")
+    assert dict(report.counts) == {"quantity_mismatch": 1} and report.repaired == 1
+    assert _quantities(world) == [[5]]
+
+
+def test_a_change_waiting_on_a_suspended_subscription_is_reported_and_billing_is_not_written(world):
+    _suspended_with_a_waiting_quantity_change(world)
+    writes = world.billing.writes
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc")
+    assert dict(report.counts) == {"waiting_while_suspended": 1}
+    assert report.examples["waiting_while_suspended"][0]["crm"] == {"WIDGET": 5}
+    assert world.billing.writes == writes and _quantities(world) == [[2]]
+
+
+def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_reported(world):
+    """A worker that lost the race wrote its older quantity to billing after the winner's newer one."""
+    world.new_account()
+    world.product()
+    world.order(quantity=5)
+    [subscription_id] = world.billing.subscriptions
+    older = replace(world.billing.subscriptions[subscription_id].items[0], quantity=3)
+    world.billing.subscriptions[subscription_id] = replace(world.billing.subscriptions[subscription_id],
+                                                           items=(older,))
+    report = reconcile_orders(world.services, repair=False, correlation_id="rc")
+    assert dict(report.counts) == {"quantity_mismatch": 1}
+    assert report.examples["quantity_mismatch"][0] == {"crm_id": "801O", "crm": {"WIDGET": 5},
+                                                       "billing": {"WIDGET": 3}}

@@ -19,6 +19,7 @@ from adapters.billing.zuora.gateway_catalog import CatalogOps, as_permanent, seg
 from application.errors import PermanentError
 from application.ports import Page
 from domain.canonical import (
+    ACCOUNT_FIELDS,
     BillingAccount,
     BillingSubscription,
     SubscriptionRequest,
@@ -26,11 +27,15 @@ from domain.canonical import (
 from domain.errors import ValidationError
 
 PAGE_MAX = 99  # Object Query's largest pageSize
+# What a create + read gives back (mapping/accounts.py): `status` is Zuora's own lifecycle (read, never
+# written) and `tax_id` has no home without Zuora Tax.
+HELD_FIELDS = frozenset(ACCOUNT_FIELDS) - {"status", "tax_id"}
 _EXPAND = [("expand[]", "billto"), ("expand[]", "soldto")]
 
 
 class ZuoraBilling(CatalogOps):
     vendor = "zuora"
+    account_fields = HELD_FIELDS
 
     def __init__(self, client: ZuoraClient, *, today: Callable[[], date] = date.today) -> None:
         self.client = client
@@ -54,6 +59,27 @@ class ZuoraBilling(CatalogOps):
                                  system="zuora", code="DUPLICATE_CRM_ID", field="crmId")
         with as_permanent():
             return mapping.account_from_zuora(found[0]) if found else None
+
+    def get_accounts(self, wanted: Mapping[str, str]) -> dict[str, BillingAccount]:
+        """Object Query with `filter[]=id.IN:[...]` (developer.zuora.com, "Expand, filter, fields, and sort"),
+        billTo/soldTo expanded, PAGE_MAX ids a request: one page each, about 3.3 kB of URL."""
+        ids = list(dict.fromkeys(wanted))
+        found: dict[str, BillingAccount] = {}
+        for start in range(0, len(ids), PAGE_MAX):
+            chunk = ",".join(ids[start:start + PAGE_MAX])
+            cursor: str | None = None
+            while True:
+                params = [("filter[]", f"id.IN:[{chunk}]"), *_EXPAND, ("pageSize", str(PAGE_MAX))]
+                body = self.client.call("GET", "/object-query/accounts",
+                                        params=params + ([("cursor", cursor)] if cursor else [])) or {}
+                with as_permanent():
+                    for raw in body.get("data") or []:
+                        account = mapping.account_from_zuora(raw)
+                        found[account.billing_id] = account
+                cursor = body.get("nextPage") or None
+                if cursor is None:
+                    break
+        return found
 
     def create_account(self, crm_id: str, fields: Mapping[str, Any], idempotency_key: str) -> BillingAccount:
         with as_permanent():

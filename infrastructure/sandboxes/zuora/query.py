@@ -1,7 +1,8 @@
 """Object Query: `filter[]` (field.OP:value), `expand[]`, cursor paging with `pageSize` <= 99.
 
 The answer is {"data": [...], "nextPage": "<cursor>"}; `nextPage` is absent on the last page.
-The cursor is opaque (base64 of an offset here). Only EQ, NE, LT, GT, LE, GE, SW are understood.
+The cursor is opaque (base64 of an offset here). Only EQ, NE, LT, GT, LE, GE, SW and IN are understood;
+IN takes a bracketed list, `id.IN:[a,b]` (developer.zuora.com, "Expand, filter, fields, and sort").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ DEFAULT_PAGE = 10
 _OPS: dict[str, Callable[[str, str], bool]] = {
     "EQ": lambda a, b: a == b, "NE": lambda a, b: a != b, "LT": lambda a, b: a < b, "GT": lambda a, b: a > b,
     "LE": lambda a, b: a <= b, "GE": lambda a, b: a >= b, "SW": lambda a, b: a.startswith(b),
+    "IN": lambda a, b: a in b[1:-1].split(","),
 }
 
 
@@ -26,7 +28,8 @@ def _filters(request: Request) -> list[tuple[str, Callable[[str, str], bool], st
     for raw in request.query.get("filter[]", []):
         field, dot, rest = raw.partition(".")
         op, colon, value = rest.partition(":")
-        if not dot or not colon or op.upper() not in _OPS:
+        listed = op.upper() != "IN" or (value.startswith("[") and value.endswith("]"))
+        if not dot or not colon or op.upper() not in _OPS or not listed:
             raise ZuoraFailure("query", INVALID, f"invalid filter '{raw}': use field.OP:value", status=400)
         parsed.append((field.lower(), _OPS[op.upper()], value))
     return parsed
