@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -68,7 +69,9 @@ def _repair(command: object, crm_id: str, svc: Services, report: DriftReport) ->
 
 def _record_run(svc: Services, report: DriftReport, correlation_id: str) -> None:
     log = svc.app.get_or_none(ReconciliationLog, report.entity) or ReconciliationLog(entity=report.entity)
-    log.record(report.as_dict(), correlation_id)
+    finished = svc.clock.now() if svc.clock is not None else datetime.now(UTC)
+    log.record({**report.as_dict(), "finished_at": finished.isoformat(), "correlation_id": correlation_id},
+               correlation_id)
     svc.app.save(log)
 
 

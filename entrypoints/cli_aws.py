@@ -42,18 +42,32 @@ def status(args: argparse.Namespace) -> int:
             tokens[system] = f"{(datetime.now(UTC) - modified).total_seconds():.0f}s old"
         except Exception as exc:  # an absent token is a status, not a crash
             tokens[system] = f"absent ({type(exc).__name__})"
-    try:
-        from application.consistency import last_reconciliation
-
-        last = last_reconciliation(_services())
-    except Exception as exc:  # the store may be unreachable: status still shows the queues
-        last = {"error": type(exc).__name__}
+    last = _last_reconciliations()
     rows = {"queues": queues, "tokens": tokens, "last_reconcile": last}
     human = "\n".join([*(f"{name:<40} {depth}" for name, depth in queues.items()),
                        *(f"token {s:<34} {age}" for s, age in tokens.items()),
-                       f"last reconcile                           {json.dumps(last, default=str)[:200]}"])
+                       *(f"last reconcile {entity:<25} {_run_line(run)}" for entity, run in last.items())])
     _print(args, rows, human)
     return 0
+
+
+def _last_reconciliations() -> dict[str, Any]:
+    """The last run of each entity (account, order, product), or why it cannot be read."""
+    try:
+        from application.consistency import ENTITIES, last_reconciliation
+
+        svc = _services()
+        return {entity: last_reconciliation(svc, entity) for entity in ENTITIES}
+    except Exception as exc:  # the store may be unreachable: status still shows the queues
+        return {"error": type(exc).__name__}
+
+
+def _run_line(run: Any) -> str:
+    if not isinstance(run, dict):
+        return "never" if run is None else str(run)
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(run.get("counts", {}).items())) or "no drift"
+    return (f"{run.get('finished_at', '?')}: {run.get('records', {}).get('crm', 0)} CRM records, {counts}, "
+            f"repaired {run.get('repaired', 0)}")
 
 
 def _dead_letter_queues() -> dict[str, str]:
@@ -185,19 +199,27 @@ def backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+UNREPAIRED = ("repair_failed", "unrepaired", "check_failed")
+
+
 def reconcile(args: argparse.Namespace) -> int:
+    """`--entity account|order|product|all`; exit 1 when drift is left (reported, or not repaired)."""
     import uuid
 
-    from application.consistency import reconcile_accounts
+    from application.consistency import ENTITIES
+    from application.consistency import reconcile as run
 
-    if args.entity != "account":
-        print(f"reconcile of {args.entity} is not built yet; account is", file=sys.stderr)
+    if args.entity not in (*ENTITIES, "all"):
+        print(f"unknown entity {args.entity!r}: one of {', '.join(ENTITIES)}, or all", file=sys.stderr)
         return 2
-    report = reconcile_accounts(_services(), repair=args.repair, correlation_id=f"reconcile-{uuid.uuid4()}",
-                                progress=lambda r: print(f"  ... {r.records['crm']} CRM records compared",
-                                                         file=sys.stderr))
-    rows = report.as_dict()
-    human = "\n".join([f"{kind:<22} {count}" for kind, count in sorted(report.counts.items())]
-                      or ["no drift"]) + f"\nrepaired: {report.repaired}"
-    _print(args, rows, human)
-    return 1 if report.counts and not args.repair else 0
+    reports = run(_services(), args.entity, repair=args.repair, correlation_id=f"reconcile-{uuid.uuid4()}",
+                  progress=lambda r: print(f"  ... {r.entity}: {r.records['crm']} CRM records compared",
+                                           file=sys.stderr))
+    rows = {r.entity: r.as_dict() for r in reports}
+    human = "\n".join(
+        f"{r.entity}: {r.records['crm']} CRM records, repaired {r.repaired}\n"
+        + ("\n".join(f"  {kind:<24} {count}" for kind, count in sorted(r.counts.items())) or "  no drift")
+        for r in reports)
+    _print(args, rows[args.entity] if args.entity != "all" else rows, human)
+    left = [r for r in reports if (r.counts and not args.repair) or any(r.counts[k] for k in UNREPAIRED)]
+    return 1 if left else 0
