@@ -9,7 +9,8 @@ from __future__ import annotations
 from application.app import retry_on_conflict
 from application.commands import ApplyBillingTrigger
 from application.correlation import crm_id_for
-from application.errors import NotFound, RetryableError
+from application.errors import NotFound, PermanentError, RetryableError
+from application.handlers.orders import ended_in_billing
 from application.services import Outcome, Services
 from domain.account import Account
 from domain.order import Order, OrderStatus
@@ -67,16 +68,22 @@ def _follow_payment_state(account: Account, payment_state: str | None, cid: str,
         order = svc.app.get_or_none(Order, order_crm_id)
         if order is None or not order.subscription:
             continue
-        if payment_state == PAYMENT_FAILED and order.status == OrderStatus.ACTIVE:
-            key = order.idempotency_key("suspend-subscription")
-            subscription = svc.billing.suspend_subscription(order.subscription["id"], key)
-            order.suspend("payment failed", cid, subscription.version)
-        elif payment_state != PAYMENT_FAILED and order.status == OrderStatus.SUSPENDED:
-            key = order.idempotency_key("resume-subscription")
-            subscription = svc.billing.resume_subscription(order.subscription["id"], key)
-            order.resume(cid, subscription.version)
-        else:
-            continue
+        try:
+            if payment_state == PAYMENT_FAILED and order.status == OrderStatus.ACTIVE:
+                key = order.idempotency_key("suspend-subscription")
+                subscription = svc.billing.suspend_subscription(order.subscription["id"], key)
+                order.suspend("payment failed", cid, subscription.version)
+            elif payment_state != PAYMENT_FAILED and order.status == OrderStatus.SUSPENDED:
+                key = order.idempotency_key("resume-subscription")
+                subscription = svc.billing.resume_subscription(order.subscription["id"], key)
+                order.resume(cid, subscription.version)
+            else:
+                continue
+        except PermanentError as exc:  # refused because billing cancelled it meanwhile: follow billing
+            ended = ended_in_billing(order, exc, cid, svc)
+            if ended is None:
+                raise
+            subscription, key = ended, order.idempotency_key("billing-cancel")
         order.record_synced("billing", {"billing": subscription.billing_id}, cid, key)
         changed.append(order)
     return changed

@@ -7,7 +7,7 @@ from eventsourcing.domain import Aggregate
 from application.app import retry_on_conflict
 from application.commands import SyncOrderFromCrm
 from application.correlation import crm_id_for, link_ids
-from application.errors import OutcomeUnknown, PermanentError, RetryableError
+from application.errors import CredentialsRevoked, OutcomeUnknown, PermanentError, RetryableError
 from application.handlers.accounts import _record_failure
 from application.services import Outcome, Services
 from domain.account import Account
@@ -119,8 +119,11 @@ def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pendi
         subscription = svc.billing.amend_subscription(order.subscription["id"],
                                                       _request(order, snapshot, account.billing_id or ""), key)
     except PermanentError as exc:
-        _record_failure(order, exc, cid, svc)
-        raise
+        ended = ended_in_billing(order, exc, cid, svc)
+        if ended is None:
+            _record_failure(order, exc, cid, svc)
+            raise
+        return _followed_billing(order, ended, "the CRM change was not sent", cid, svc, pending)
     order.amend(snapshot, subscription.version, cid)
     order.record_synced("billing", {"billing": subscription.billing_id}, cid, key)
     svc.app.save(order, *pending)
@@ -130,8 +133,35 @@ def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pendi
 def _cancel(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate]) -> Outcome:
     effective = svc.today()
     key = order.idempotency_key("cancel-subscription", effective.isoformat())
-    subscription = svc.billing.cancel_subscription(order.subscription["id"], effective, key)
+    try:
+        subscription = svc.billing.cancel_subscription(order.subscription["id"], effective, key)
+    except PermanentError as exc:
+        ended = ended_in_billing(order, exc, cid, svc)
+        if ended is None:
+            raise
+        return _followed_billing(order, ended, "billing had cancelled it already", cid, svc, pending)
     order.cancel(effective.isoformat(), "crm", cid, subscription.version)
     order.record_synced("billing", {"billing": subscription.billing_id}, cid, key)
     svc.app.save(order, *pending)
     return Outcome("cancelled", aggregate_id=str(order.id))
+
+
+def ended_in_billing(order: Order, refusal: PermanentError, cid: str, svc: Services) -> BillingSubscription | None:
+    """Billing refused a change to a subscription it had already cancelled (a clerk did, and the callout that
+    says so is late or lost; each vendor words the refusal its own way). Billing is right and owns the
+    status: the order takes billing's subscription, applied whole, rather than dead-lettering the refusal.
+    None when billing's subscription does not explain the refusal (the caller raises it)."""
+    if isinstance(refusal, CredentialsRevoked) or not order.subscription:
+        return None
+    subscription = svc.billing.get_subscription(str(order.subscription["id"]))
+    if subscription.status != "cancelled" or order.apply_billing_subscription(subscription, cid) != "cancel":
+        return None
+    return subscription
+
+
+def _followed_billing(order: Order, subscription: BillingSubscription, detail: str, cid: str, svc: Services,
+                      pending: list[Aggregate]) -> Outcome:
+    key = order.idempotency_key("billing-cancel")
+    order.record_synced("crm-status", {"billing": subscription.billing_id}, cid, key)
+    svc.app.save(order, *pending)
+    return Outcome("cancelled", f"cancelled in billing: {detail}", str(order.id))

@@ -370,3 +370,36 @@ def test_the_cli_serves_a_sandbox_on_the_chosen_port() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -- concord's use cases on Stripe: a change refused because a clerk cancelled the subscription meanwhile --
+
+
+def _world_on(gateway: StripeBilling) -> Any:
+    from application.services import Services
+    from tests.unit.conftest import World
+
+    world = World()
+    world.billing = gateway  # type: ignore[assignment]
+    world.services = Services(world.app, world.crm, gateway, integration_client="concord")
+    return world
+
+
+def test_a_crm_change_to_an_order_a_clerk_cancelled_in_stripe_follows_stripe_instead_of_dead_lettering(
+        gateway: StripeBilling) -> None:
+    from domain.order import Order, OrderStatus
+
+    world = _world_on(gateway)
+    world.new_account()
+    world.product()
+    world.order()
+    order = world.app.get_or_none(Order, "801O")
+    gateway.cancel_subscription(order.subscription["id"], date(2026, 1, 15), uid())  # a clerk; callout lost
+    with pytest.raises(PermanentError, match="canceled subscription can only update"):  # Stripe's own answer
+        gateway.suspend_subscription(order.subscription["id"], uid())
+
+    outcome = world.order(quantity=5)  # a quantity change in the CRM: the amendment is refused by Stripe
+
+    assert outcome.action == "cancelled"
+    assert world.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+    assert [i.quantity for i in gateway.get_subscription(order.subscription["id"]).items] == [2]

@@ -224,3 +224,37 @@ def test_the_cli_builds_a_sandbox_with_its_faults():
     sandbox = sandbox_from(args)
     assert sandbox.faults.error_rate == 0.25 and sandbox.tokens.lifetime_s == 60
     assert sandbox.callouts.url == "http://127.0.0.1:9/x"
+
+
+# -- concord's use cases on Zuora ----------------------------------------------------------------------------
+
+
+def _world_on(gateway: ZuoraBilling):
+    from application.services import Services
+    from tests.unit.conftest import World
+
+    world = World()
+    world.billing = gateway
+    world.services = Services(world.app, world.crm, gateway, integration_client="concord")
+    return world
+
+
+def test_a_payment_failure_on_an_order_a_clerk_cancelled_in_zuora_follows_zuora_instead_of_dead_lettering(
+        gateway, admin):
+    from application.commands import ApplyBillingTrigger
+    from application.handlers import handle
+    from domain.order import Order, OrderStatus
+
+    world = _world_on(gateway)
+    world.new_account()
+    world.product()
+    world.order()
+    order = world.app.get_or_none(Order, "801O")
+    gateway.cancel_subscription(order.subscription["id"], date(2026, 12, 1), f"k-{uid()}")  # callout lost
+    [account] = [a for a in [gateway.find_account("001A")] if a is not None]
+    admin.post("/__sandbox/payments", json={"accountNumber": account.account_number, "outcome": "failed",
+                                            "amount": "20.00"})
+
+    handle(ApplyBillingTrigger("payment", "P-1", account.billing_id, "PaymentFailed", "corr-z"), world.services)
+
+    assert world.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED

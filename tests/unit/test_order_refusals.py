@@ -18,7 +18,7 @@ from adapters.aws.outbox import envelope
 from application.app import history
 from application.commands import ApplyBillingTrigger
 from application.consistency import reconcile_orders
-from application.errors import RetryableError
+from application.errors import PermanentError, RetryableError
 from application.handlers import handle
 from domain.order import Order, OrderStatus
 from entrypoints.lambdas import _translate
@@ -135,3 +135,58 @@ def test_an_order_recorded_active_at_billings_cancelled_version_is_repaired_by_r
     assert report.counts["status_mismatch"] == 1
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
     assert trigger(ready, "subscription", subscription_id, "SubscriptionChanged").action == "noop"  # idempotent
+
+
+# -- a change refused because billing already cancelled the subscription ----------------------------------
+
+
+def _cancelled_by_a_clerk_unheard(world) -> str:
+    """The order is active; a clerk cancels in billing and the callout saying so is lost."""
+    world.order()
+    [subscription_id] = world.billing.subscriptions
+    world.billing.cancel_in_billing(subscription_id, date(2026, 12, 31))
+    return subscription_id
+
+
+def test_a_payment_failure_after_an_unheard_cancellation_follows_billing_instead_of_dead_lettering(ready):
+    subscription_id = _cancelled_by_a_clerk_unheard(ready)
+    account_id = next(iter(ready.billing.accounts))
+    ready.billing.set_payment_state(account_id, "failed")
+
+    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)  # raised PermanentError [CANCELLED] before
+
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.CANCELLED
+    assert ready.billing.subscriptions[subscription_id].status == "cancelled"
+    assert [name for name, _ in _events(ready)][-2:] == ["Cancelled", "Synced"]
+    assert dict(_events(ready))["Cancelled"]["source"] == "billing"
+    assert _write_back(ready).billing_ids["subscription_status"] == "cancelled"
+
+
+def test_a_crm_quantity_change_after_an_unheard_cancellation_cancels_the_order_and_sends_nothing(ready):
+    subscription_id = _cancelled_by_a_clerk_unheard(ready)
+    outcome = ready.order(quantity=5)
+    assert outcome.action == "cancelled"
+    assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+    assert ready.billing.subscriptions[subscription_id].items[0].quantity == 2
+    assert "SyncFailed" not in [name for name, _ in _events(ready)]
+
+
+def test_a_crm_cancellation_after_an_unheard_cancellation_takes_billings_date(ready):
+    _cancelled_by_a_clerk_unheard(ready)
+    outcome = ready.order(status="cancelled")
+    order = ready.app.get_or_none(Order, "801O")
+    assert outcome.action == "cancelled" and order.status == OrderStatus.CANCELLED
+    assert dict(_events(ready))["Cancelled"]["source"] == "billing"
+    assert dict(_events(ready))["Cancelled"]["effective_date"] == "2026-12-31"
+
+
+def test_a_refusal_billings_state_does_not_explain_still_fails_with_its_reason(ready):
+    ready.order()
+    ready.billing.fail_next(PermanentError("quantity above the plan's limit", code="LIMIT"),
+                            method="amend_subscription")
+    with pytest.raises(PermanentError, match="limit"):
+        ready.order(quantity=500)
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.ACTIVE
+    assert order.last_sync["code"] == "LIMIT"
