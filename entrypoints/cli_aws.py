@@ -185,18 +185,44 @@ def _services() -> Any:
 
 
 def backfill(args: argparse.Namespace) -> int:
-    """Resumable: run it again after a kill and it continues from its last finished page."""
+    """Resumable: after a kill or a pause at the quota floor, the same command continues from its
+    last finished page. Exit 0: done; 1: done, some records failed (listed); 75 (EX_TEMPFAIL): paused
+    at the Salesforce quota floor, run again later."""
     import uuid
 
-    from application.backfill import backfill_accounts
+    from application.backfill import run_backfill
+    from entrypoints.progress import Bar
 
-    if args.entity != "account":
-        print(f"backfill of {args.entity} is not built yet; account is", file=sys.stderr)
-        return 2
-    job = backfill_accounts(_services(), since=args.since or "all", correlation_id=f"backfill-{uuid.uuid4()}")
-    _print(args, {"entity": job.entity, "loaded": job.loaded, "done": job.done},
-           f"backfill {job.entity}: {job.loaded} loaded, {'done' if job.done else 'stopped; run again to resume'}")
-    return 0
+    bar = Bar(sys.stderr)
+    try:
+        job = run_backfill(_services(), args.entity, since=args.since, correlation_id=f"backfill-{uuid.uuid4()}",
+                           page_size=args.page_size, floor=_settings().salesforce_quota_floor, progress=bar)
+    finally:
+        bar.close()
+    failed = sum(job.failed.values())
+    result = {"entity": job.entity, "since": job.since or None, "done": job.done, "loaded": job.loaded,
+              "failed": job.failed, "failed_examples": job.examples, "total_at_start": job.total, "pages": job.pages,
+              "paused": job.paused}
+    code = 75 if job.paused is not None else (1 if failed else 0)
+    _print(args, {**result, "exit_code": code}, _backfill_summary(job, failed))
+    return code
+
+
+def _backfill_summary(job: Any, failed: int) -> str:
+    lines = [f"backfill {job.entity}: {job.loaded:,} loaded, {failed:,} failed, {job.pages:,} pages"]
+    lines += [f"  failed {e['crm_id']}: {e['code']} {e['reason']}" for e in job.examples]
+    if job.paused is not None:
+        p = job.paused
+        lines.append(f"paused ({p['reason']}): Salesforce API usage {p['used']:,}/{p['limit']:,}, "
+                     f"floor {p['floor']:,} kept for live sync.")
+        lines.append(f"Run the same command again to continue from page {job.pages + 1}: "
+                     + (f"from about {p['resume_after']} (when this load's own calls have left Salesforce's "
+                        "rolling 24 h window, if the org's other use stays level)." if p["resume_after"] else
+                        "Salesforce does not say when the org's other calls were made; each leaves the rolling "
+                        "24 h window a day after it was made. Try again in an hour or two."))
+    elif not job.done:
+        lines.append("stopped; run the same command again to resume")
+    return "\n".join(lines)
 
 
 UNREPAIRED = ("repair_failed", "unrepaired", "check_failed")

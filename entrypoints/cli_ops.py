@@ -67,6 +67,14 @@ def add_read_parsers(sub: Any) -> None:
     redrive.set_defaults(func=_ops("dlq_redrive"))
 
 
+def _iso_moment(text: str) -> str:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or date/time") from None
+    return text
+
+
 def _ops(name: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         from entrypoints import cli_aws
@@ -94,10 +102,14 @@ def add_admin_parsers(sub: Any) -> None:
     relay.add_argument("--json", action="store_true")
     relay.set_defaults(func=_ops("setup_relay"))
     sync = sub.add_parser("sync").add_subparsers(dest="sync_command", required=True)
-    backfill = sync.add_parser("backfill", help="initial load from the CRM")
+    backfill = sync.add_parser("backfill", help="initial load from the CRM (resumable; exit 75 = paused at the "
+                               "Salesforce quota floor, run again later)")
     backfill.add_argument("entity", choices=["account", "order", "product"])
-    backfill.add_argument("--since", default=None)
-    backfill.add_argument("--json", action="store_true")
+    backfill.add_argument("--since", default=None, type=_iso_moment,
+                          help="only records with LastModifiedDate >= this ISO 8601 date/time")
+    backfill.add_argument("--page-size", type=int, default=200, choices=range(1, 2001), metavar="N",
+                          help="records a page, 1..2000 (a checkpoint after each)")
+    backfill.add_argument("--json", action="store_true", help="a final JSON document on stdout")
     backfill.set_defaults(func=_ops("backfill"))
     reconcile = sub.add_parser("reconcile", help="compare CRM and billing; --repair issues the normal commands")
     reconcile.add_argument("--repair", action="store_true")

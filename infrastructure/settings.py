@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     zuora_rate_per_s: float = Field(10.0, gt=0)
     stripe_rate_per_s: float = Field(10.0, gt=0)
     max_concurrency: int = Field(2, ge=2)  # event source mapping MaximumConcurrency (AWS minimum is 2)
+    # Salesforce API calls of the rolling 24 h quota a backfill leaves for live sync: it pauses (exit 75)
+    # before the remaining calls (Sforce-Limit-Info) would drop below this floor.
+    salesforce_quota_floor: int = Field(5000, ge=0)
 
     log_level: str = "INFO"
 
