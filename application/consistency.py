@@ -12,20 +12,16 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
-
-from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
 from application.commands import ApplyBillingTrigger, SyncAccountFromCrm, SyncOrderFromCrm, SyncProductFromCrm
 from application.correlation import crm_id_for
 from application.errors import IntegrationError
 from application.handlers import handle
-from application.replay import domain_events
+from application.ports import ChangedPage
 from application.services import Services
 from domain.account import Account
-from domain.canonical import BillingAccount, BillingSubscription, CrmAccount, OrderSnapshot
+from domain.canonical import BillingAccount, BillingSubscription, CrmAccount, OrderSnapshot, ProductSnapshot
 from domain.correlation import Correlation
 from domain.errors import DomainError
 from domain.order import Order, OrderStatus
@@ -174,17 +170,21 @@ def _find_orphans(svc: Services, report: DriftReport, page_size: int) -> None:
 
 
 # -- orders and products --------------------------------------------------------------------------
-# The CRM port lists accounts only, so these walk the orders and products concord ever registered
-# (read from the event log, page by page). An order whose every change event was lost is not seen
-# here; a CRM listing of orders would close that gap.
+# Streamed from the CRM page by page (CrmGateway.changed_orders / changed_products from the start), so
+# an order concord never heard of is found too. A CRM record that cannot be mapped is reported.
 
 
-def _known(svc: Services, aggregate: type[Aggregate], created: str, page_size: int) -> Iterator[list[str]]:
-    """Pages of the CRM ids of every `aggregate` concord registered, from its creation events."""
-    events = domain_events(svc.app, topics=(f"{get_topic(aggregate)}.{created}",), page_size=page_size)
-    crm_ids = (str(vars(event)["crm_id"]) for _, event in events)
-    while page := list(islice(crm_ids, page_size)):
-        yield page
+def _crm_pages(list_page: Callable[[str | None, str | None, int], ChangedPage[Any]], report: DriftReport,
+               page_size: int) -> Iterator[Sequence[Any]]:
+    cursor: str | None = None
+    while True:
+        page = list_page(None, cursor, page_size)
+        for crm_id, reason in page.invalid:
+            report.add("unreadable_in_crm", {"crm_id": crm_id, "reason": reason})
+        yield page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return
 
 
 def _quantities(items: Iterable[tuple[str, int]]) -> dict[str, int]:
@@ -213,8 +213,8 @@ class _OrderCheck:
     def __init__(self, svc: Services, report: DriftReport, repair: bool, correlation_id: str) -> None:
         self.svc, self.report, self.repair, self.cid = svc, report, repair, correlation_id
 
-    def run(self, crm_id: str) -> None:
-        snapshot = self.svc.crm.get_order(crm_id)
+    def run(self, snapshot: OrderSnapshot) -> None:
+        crm_id = snapshot.crm_id
         order = self.svc.app.get_or_none(Order, crm_id)
         activated = snapshot.status.lower() == "activated"
         if order is None or (activated and order.status in (OrderStatus.RECEIVED, OrderStatus.SUBMITTED)):
@@ -274,41 +274,44 @@ def reconcile_orders(svc: Services, *, repair: bool, correlation_id: str, page_s
                      progress: Callable[[DriftReport], None] | None = None) -> DriftReport:
     report = DriftReport("order")
     check = _OrderCheck(svc, report, repair, correlation_id)
-    for page in _known(svc, Order, "Received", page_size):
-        for crm_id in page:
+    for page in _crm_pages(svc.crm.changed_orders, report, page_size):
+        for snapshot in page:
             report.records["crm"] += 1
             try:
-                check.run(crm_id)
+                check.run(snapshot)
             except (IntegrationError, DomainError) as exc:  # one record's failure is reported, never fatal
-                report.add("check_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+                report.add("check_failed", {"crm_id": snapshot.crm_id, "reason": f"{type(exc).__name__}: {exc}"})
         if progress is not None:
             progress(report)
     _record_run(svc, report, correlation_id)
     return report
 
 
-def _product_drift(product: Product, svc: Services) -> bool:
-    """A product whose CRM record the normal sync would still change (tried on a copy never saved)."""
-    snapshot = svc.crm.get_product(product.crm_id)
+def _product_drift(snapshot: ProductSnapshot, svc: Services) -> str | None:
+    """A product the normal sync would still change (tried on a copy of concord's, never saved)."""
+    product = svc.app.get_or_none(Product, snapshot.crm_id)
+    if product is None:
+        return "missing_in_billing"
     product.update_details(snapshot, "")
     product.reprice(snapshot.prices, "")
-    return bool(product.pending_events or product.unlinked_prices() or product.retired_linked_prices())
+    changed = product.pending_events or product.unlinked_prices() or product.retired_linked_prices()
+    return "field_mismatch" if changed else None
 
 
 def reconcile_products(svc: Services, *, repair: bool, correlation_id: str, page_size: int = 200,
                        progress: Callable[[DriftReport], None] | None = None) -> DriftReport:
     report = DriftReport("product")
-    for page in _known(svc, Product, "Registered", page_size):
-        for crm_id in page:
+    for page in _crm_pages(svc.crm.changed_products, report, page_size):
+        for snapshot in page:
             report.records["crm"] += 1
             try:
-                product = svc.app.get_or_none(Product, crm_id)
-                if product is not None and _product_drift(product, svc):
-                    report.add("field_mismatch", {"crm_id": crm_id})
+                kind = _product_drift(snapshot, svc)
+                if kind is not None:
+                    report.add(kind, {"crm_id": snapshot.crm_id})
                     if repair:
-                        _repair(SyncProductFromCrm(crm_id, correlation_id), crm_id, svc, report)
+                        _repair(SyncProductFromCrm(snapshot.crm_id, correlation_id), snapshot.crm_id, svc, report)
             except (IntegrationError, DomainError) as exc:
-                report.add("check_failed", {"crm_id": crm_id, "reason": f"{type(exc).__name__}: {exc}"})
+                report.add("check_failed", {"crm_id": snapshot.crm_id, "reason": f"{type(exc).__name__}: {exc}"})
         if progress is not None:
             progress(report)
     _record_run(svc, report, correlation_id)

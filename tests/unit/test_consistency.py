@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from application.backfill import backfill_accounts
 from application.commands import ApplyBillingTrigger
-from application.consistency import last_reconciliation, reconcile_accounts, reconcile_orders
+from application.consistency import last_reconciliation, reconcile_accounts, reconcile_orders, reconcile_products
 from application.errors import RetryableError
 from application.handlers import handle
 from domain.account import Account
-from domain.canonical import BillingAccount
+from domain.canonical import BillingAccount, OrderLine, OrderSnapshot, ProductSnapshot
 from domain.order import Order, OrderStatus
+from domain.values import Money
 
 
 def _crm_accounts(world, n):
@@ -177,3 +180,22 @@ def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_repor
     assert dict(report.counts) == {"quantity_mismatch": 1}
     assert report.examples["quantity_mismatch"][0] == {"crm_id": "801O", "crm": {"WIDGET": 5},
                                                        "billing": {"WIDGET": 3}}
+
+
+def test_an_activated_crm_order_concord_never_heard_of_is_found_and_repaired(world):
+    world.new_account()
+    world.product()
+    world.crm.put_order(OrderSnapshot("801Z", "001A", "activated", date(2026, 12, 1), 12, "EUR",
+                                      (OrderLine("802Z1", "WIDGET", 3, Money(Decimal("10.00"), "EUR")),)))
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc", page_size=1)
+    assert dict(report.counts) == {"missing_in_billing": 1} and report.repaired == 1
+    assert [s.order_crm_id for s in world.billing.subscriptions.values()] == ["801Z"]
+    assert _quantities(world) == [[3]]
+
+
+def test_a_crm_product_concord_never_heard_of_is_found_and_repaired(world):
+    world.crm.put_product(ProductSnapshot("01tQ", "GADGET", "Gadget"))
+    report = reconcile_products(world.services, repair=True, correlation_id="rc")
+    assert dict(report.counts) == {"missing_in_billing": 1} and report.repaired == 1
+    assert [p["sku"] for p in world.billing.products.values()] == ["GADGET"]
+    assert dict(reconcile_products(world.services, repair=False, correlation_id="rc2").counts) == {}
