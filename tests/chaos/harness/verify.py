@@ -94,7 +94,11 @@ def compare_orders(rep: SalesRep, billing: Any, result: Agreement) -> dict[str, 
         statuses[order_id] = status
         if account_crm_id != order["AccountId"]:
             result.flag("subscription_on_wrong_account", order_id)
-        if status != "cancelled" and quantities != lines[order_id]:
+        if status == "suspended" and quantities != lines[order_id]:
+            # The state table amends active subscriptions only (DESIGN §3): the CRM's change waits for
+            # the payment that resumes it, and reconcile reports it as waiting_while_suspended.
+            result.flag("quantity_waiting_while_suspended", (order_id, dict(lines[order_id]), dict(quantities)))
+        elif status != "cancelled" and quantities != lines[order_id]:
             result.flag("subscription_quantity_mismatch", (order_id, dict(lines[order_id]), dict(quantities)))
     return statuses
 
