@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.account import Account
+from domain.base import SyncedAggregate
 from domain.correlation import Correlation, CorrelationClaim
 from domain.order import Order
 from domain.product import Product
@@ -46,12 +47,59 @@ class ConcordApp(Application[UUID]):
         return self.get_or_none(CorrelationClaim, entity, system, external_id)
 
 
-def retry_on_conflict(attempt: Callable[[], R], *, attempts: int = 5, pause_s: float = 0.01) -> R:
-    """Optimistic concurrency (DESIGN §3): the loser of a version race reloads and tries again."""
+@dataclass
+class VendorWrites:
+    """The vendor writes of one handler call, across its conflict retries (DESIGN §3, optimistic concurrency).
+
+    An attempt writes to a vendor, then saves. When its save loses the version race, its write may
+    have landed AFTER the winner's, with older values, and the retry, finding nothing newer to
+    apply, would leave them there. So `retry_on_conflict` moves the keys such an attempt sent to
+    `overtaken`, and the retry pushes the stored (winner's) state whole under `repush_key`: a key
+    of its own, since a key sent before makes the vendor replay its stored answer (24 h) without
+    applying anything. A delivery that may follow a killed worker (a redelivery) is marked too.
+    The normal path costs nothing: no read, no write, nothing stored.
+    """
+
+    sent: list[str] = field(default_factory=list)  # by the current attempt
+    overtaken: list[str] = field(default_factory=list)  # by attempts that lost the race, or earlier deliveries
+
+    def record(self, key: str) -> None:
+        self.sent.append(key)
+
+    def redelivered(self, correlation_id: str, attempt: int) -> None:
+        """An earlier delivery of this message may have written, then died before saving."""
+        self.overtaken.append(f"delivery:{correlation_id}:{attempt}")
+
+    @property
+    def may_be_stale(self) -> bool:
+        return bool(self.overtaken)
+
+    def repush_key(self, aggregate: SyncedAggregate, action: str, payload: Any) -> str:
+        """Deterministic for this state and these overtaken writes, and never a key sent before them."""
+        return aggregate.idempotency_key(action, {"payload": payload, "after": self.overtaken})
+
+    def _attempt_starts(self) -> None:
+        self.sent = []
+
+    def _attempt_lost(self) -> None:
+        self.overtaken += self.sent
+        self.sent = []
+
+
+def retry_on_conflict(attempt: Callable[[], R], *, attempts: int = 5, pause_s: float = 0.01,
+                      writes: VendorWrites | None = None) -> R:
+    """Optimistic concurrency (DESIGN §3): the loser of a version race reloads and tries again.
+
+    With `writes`, the vendor writes of a losing attempt are remembered, so the retry knows to push
+    the stored state again (see VendorWrites)."""
     for number in range(attempts):
+        if writes is not None:
+            writes._attempt_starts()
         try:
             return attempt()
         except IntegrityError:
+            if writes is not None:
+                writes._attempt_lost()
             if number == attempts - 1:
                 raise
             time.sleep(pause_s * (2**number))

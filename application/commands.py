@@ -29,6 +29,7 @@ class SyncProductFromCrm:
 
     product_crm_id: str
     correlation_id: str
+    attempt: int = 1  # the queue's receive count: a redelivery sends the stored details again
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ subscription made on version 2 keeps version 2's billing price until a migration
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -53,6 +54,15 @@ class Product(SyncedAggregate):
     @property
     def sku(self) -> str:
         return str(self.details["sku"])
+
+    def details_snapshot(self) -> ProductSnapshot:
+        """The stored details as a CRM snapshot (prices are versions, synced apart): what billing is sent."""
+        def day(value: Any) -> date | None:
+            return date.fromisoformat(value) if value else None
+
+        return ProductSnapshot(self.crm_id, self.sku, str(self.details["name"]), self.details.get("description"),
+                               bool(self.details.get("active", True)), day(self.details.get("effective_from")),
+                               day(self.details.get("effective_to")), modified_at=self.crm_modified_at)
 
     def update_details(self, snapshot: ProductSnapshot, correlation_id: str) -> dict[str, Any]:
         if snapshot.modified_at and self.crm_modified_at and snapshot.modified_at < self.crm_modified_at:

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from application.app import retry_on_conflict
+from application.app import VendorWrites, retry_on_conflict
 from application.commands import SyncAccountFromCrm
 from application.correlation import link_ids
 from application.errors import IntegrationError, PermanentError
@@ -28,11 +28,13 @@ def sync_account_from_crm(command: SyncAccountFromCrm, svc: Services) -> list[Ou
         return [Outcome("ignored", "echo of concord's own write")]
     outcomes: list[Outcome] = []
     for crm_id in change.crm_ids:
-        outcomes.append(retry_on_conflict(partial(_sync_one, crm_id, change, command, svc)))
+        writes = VendorWrites()
+        outcomes.append(retry_on_conflict(partial(_sync_one, crm_id, change, command, svc, writes), writes=writes))
     return outcomes
 
 
-def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: Services) -> Outcome:
+def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: Services,
+              writes: VendorWrites) -> Outcome:
     correlation_id = command.correlation_id
     account = svc.app.get_or_none(Account, crm_id)
     if change.change_type == "delete":
@@ -42,6 +44,7 @@ def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: 
         svc.app.save(account)
         return Outcome("closed", aggregate_id=str(account.id))
     fields, position = _fields_and_position(crm_id, change, account, svc)
+    billing_version: str | None = None
     if account is None:
         # First sight is recorded before any vendor call: two workers seeing the same new record
         # race here, the event store lets one registration win, the other reloads and merges.
@@ -53,13 +56,29 @@ def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: 
         if merge.not_owned:
             svc.log.warning("ignored fields the CRM does not own", extra={"fields": list(merge.not_owned)})
         changes = merge.changes
-        if not changes and account.billing_id is not None:
-            if not (_last_sync_failed(account) or command.force_push):
+        if account.billing_id is not None:
+            if writes.may_be_stale or _last_sync_failed(account) or command.force_push:
+                # Our write may have landed after the winner's (a lost version race), or a redriven
+                # message follows a failure: send the whole stored account, never in-flight values.
+                changes = dict(account.fields)
+            elif command.attempt > 1:
+                changes, billing_version = _behind_in_billing(account, changes, svc)
+            if not changes:
                 return Outcome("noop", "nothing newer to apply", str(account.id))
-            changes = dict(account.fields)  # a redriven message after a failure: send the whole account
-    pending = _push_to_billing(account, changes, command, svc)
+    pending = _push_to_billing(account, changes, command, svc, writes, billing_version)
     svc.app.save(account, *pending)
     return Outcome("synced", ",".join(sorted(changes)), str(account.id))
+
+
+def _behind_in_billing(account: Account, changes: Mapping[str, Any], svc: Services) -> tuple[dict[str, Any], str]:
+    """A redelivery may follow a worker killed between its vendor write and its save, and that write
+    may have landed after a newer one: billing is read once, and every stored field it holds with
+    another value is sent again with the new changes (a field billing cannot hold is not drift).
+    The billing version read goes into the key: never a key the killed worker sent."""
+    assert account.billing_id is not None
+    billing = svc.billing.get_account(account.billing_id)
+    behind = {k: v for k, v in account.fields.items() if k in billing.fields and billing.fields[k] != v}
+    return {**changes, **behind}, billing.version
 
 
 def _last_sync_failed(account: Account) -> bool:
@@ -86,13 +105,14 @@ def _ms(iso: str) -> int:
 
 
 def _push_to_billing(account: Account, changes: Mapping[str, Any], command: SyncAccountFromCrm,
-                     svc: Services) -> list[Aggregate]:
+                     svc: Services, writes: VendorWrites, billing_version: str | None = None) -> list[Aggregate]:
     """One vendor write for the changed fields; the key is derived, so a retry after a crash reuses it."""
     correlation_id = command.correlation_id
     try:
         if account.billing_id is None:
-            return _create_or_adopt(account, correlation_id, svc, redelivered=command.attempt > 1)
-        key = account.idempotency_key("update-billing-account", dict(changes))
+            return _create_or_adopt(account, correlation_id, svc, writes, redelivered=command.attempt > 1)
+        key = _update_key(account, changes, writes, billing_version)
+        writes.record(key)
         svc.billing.update_account(account.billing_id, changes, key)
         account.record_synced("billing", {"billing": account.billing_id}, correlation_id, key)
         return []
@@ -101,7 +121,17 @@ def _push_to_billing(account: Account, changes: Mapping[str, Any], command: Sync
         raise
 
 
-def _create_or_adopt(account: Account, correlation_id: str, svc: Services, *, redelivered: bool) -> list[Aggregate]:
+def _update_key(account: Account, changes: Mapping[str, Any], writes: VendorWrites,
+                billing_version: str | None) -> str:
+    if writes.may_be_stale:
+        return writes.repush_key(account, "update-billing-account", dict(changes))
+    if billing_version is not None:
+        return account.idempotency_key("update-billing-account", {"fields": dict(changes), "billing": billing_version})
+    return account.idempotency_key("update-billing-account", dict(changes))
+
+
+def _create_or_adopt(account: Account, correlation_id: str, svc: Services, writes: VendorWrites, *,
+                     redelivered: bool) -> list[Aggregate]:
     """Consult what we know (Correlation) before any create; on a redelivery, also what billing knows.
 
     A first delivery cannot have created anything before, so it costs no read. A redelivery may
@@ -119,12 +149,16 @@ def _create_or_adopt(account: Account, correlation_id: str, svc: Services, *, re
         # are a new request with a new key.
         body = dict(account.fields) if _last_sync_failed(account) else account.registered_fields
         key = account.stable_key("create-billing-account", body)
+        writes.record(key)
         billing = svc.billing.create_account(account.crm_id, body, key)
         since = {k: v for k, v in account.fields.items() if body.get(k) != v}
     else:
         since = dict(account.fields)  # adopted: make it say what the CRM says
+    if writes.may_be_stale:
+        since = dict(account.fields)  # an update of ours may have landed after a newer one
     if since:
-        key = account.idempotency_key("update-billing-account", since)
+        key = _update_key(account, since, writes, None)
+        writes.record(key)
         billing = svc.billing.update_account(billing.billing_id, since, key)
     account.link_billing(billing.billing_id, billing.account_number, correlation_id)
     account.apply_billing_state(billing, correlation_id)

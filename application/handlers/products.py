@@ -6,23 +6,28 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
 
-from application.app import retry_on_conflict
+from application.app import VendorWrites, retry_on_conflict
 from application.commands import SyncProductFromCrm
 from application.correlation import link_ids
 from application.errors import PermanentError
 from application.handlers.accounts import _record_failure
 from application.services import Outcome, Services
-from domain.canonical import BillingProductRef, PriceSpec, ProductSnapshot
+from domain.canonical import BillingProductRef, PriceSpec
 from domain.errors import DomainError
 from domain.product import Product
 from domain.values import BillingPeriod, Money
 
 
 def sync_product_from_crm(command: SyncProductFromCrm, svc: Services) -> Outcome:
-    return retry_on_conflict(lambda: _sync(command, svc))
+    writes = VendorWrites()
+    if command.attempt > 1:
+        # The port cannot read billing's catalog: a redelivery, which may follow a worker killed
+        # after an older ensure_product landed, sends the stored details again (one write).
+        writes.redelivered(command.correlation_id, command.attempt)
+    return retry_on_conflict(lambda: _sync(command, svc, writes), writes=writes)
 
 
-def _sync(command: SyncProductFromCrm, svc: Services) -> Outcome:
+def _sync(command: SyncProductFromCrm, svc: Services, writes: VendorWrites) -> Outcome:
     cid = command.correlation_id
     snapshot = svc.crm.get_product(command.product_crm_id)
     product = svc.app.get_or_none(Product, snapshot.crm_id)
@@ -33,12 +38,15 @@ def _sync(command: SyncProductFromCrm, svc: Services) -> Outcome:
     else:
         details_changed = bool(product.update_details(snapshot, cid))
         product.reprice(snapshot.prices, cid)
+    # After a lost version race (or on a redelivery) billing may hold older details than the
+    # stored ones: they are pushed again even when this read of the CRM changes nothing.
+    details_changed = details_changed or writes.may_be_stale
     if not (details_changed or product.unlinked_prices() or product.unlinked_prices(active=False)
             or product.retired_linked_prices() or not product.billing):
         return Outcome("noop", aggregate_id=str(product.id))
     svc.app.save(product)  # new versions are recorded before any vendor call (a crash leaves no orphan unknown)
     try:
-        ref = _ensure_product(product, snapshot, details_changed, cid, svc)
+        ref = _ensure_product(product, details_changed, cid, svc, writes)
         _publish_new_prices(product, ref, cid, svc)
         # Saved BEFORE the old prices are retired in billing: from here on orders fix the new
         # price, so none can be submitted on a price billing is about to refuse.
@@ -53,11 +61,17 @@ def _sync(command: SyncProductFromCrm, svc: Services) -> Outcome:
     return Outcome("synced", snapshot.sku, str(product.id))
 
 
-def _ensure_product(product: Product, snapshot: ProductSnapshot, details_changed: bool, cid: str,
-                    svc: Services) -> BillingProductRef:
+def _ensure_product(product: Product, details_changed: bool, cid: str, svc: Services,
+                    writes: VendorWrites) -> BillingProductRef:
+    """The stored details, never this worker's read of the CRM (which a newer sync may have passed)."""
     if product.billing and not details_changed:
         return BillingProductRef(str(product.billing["product_id"]), product.billing.get("plan_id"))
-    ref = svc.billing.ensure_product(snapshot, product.idempotency_key("ensure-product", product.details))
+    if writes.may_be_stale:
+        key = writes.repush_key(product, "ensure-product", product.details)
+    else:
+        key = product.idempotency_key("ensure-product", product.details)
+    writes.record(key)
+    ref = svc.billing.ensure_product(product.details_snapshot(), key)
     product.link_billing(ref.product_id, ref.plan_id, cid)
     return ref
 

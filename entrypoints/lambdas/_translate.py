@@ -72,7 +72,7 @@ def order_commands(record: Any, services: Any) -> Iterator[object]:
 def product_commands(record: Any, services: Any) -> Iterator[object]:
     change = salesforce_change(record)
     for product_id in dict.fromkeys(_parents(change, "product", "price", "product_crm_id", services.crm)):
-        yield SyncProductFromCrm(product_id, record.correlation_id)
+        yield SyncProductFromCrm(product_id, record.correlation_id, record.receive_count)
 
 
 def _link(link: Any, source: str) -> tuple[str, str, str, str]:
