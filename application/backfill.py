@@ -28,6 +28,7 @@ from application.errors import PermanentError, RetryableError
 from application.handlers import handle
 from application.ports import ApiUsage, ChangedPage
 from application.services import Services
+from domain.account import Account
 from domain.errors import DomainError
 from domain.runs import Backfill
 from domain.sync import CrmChange
@@ -43,7 +44,7 @@ PAGE_CALLS = {"account": 1, "order": 2, "product": 2}  # CRM calls of a page bef
 @dataclass(frozen=True)
 class Progress:
     entity: str
-    done: int  # records loaded, this run and the runs before it
+    done: int  # records handled (loaded or failed), this run and the runs before it
     total: int | None  # what COUNT() said when the load started (records changed meanwhile come again)
     failed: int
     this_run: int
@@ -100,8 +101,9 @@ def run_backfill(svc: Services, entity: str, *, since: str | None, correlation_i
                           now())
         redo = False
         if progress is not None:
-            progress(Progress(entity, job.loaded, job.total, sum(job.failed.values()), run,
-                              time.monotonic() - clock, svc.crm.api_usage()))
+            failed = sum(job.failed.values())
+            progress(Progress(entity, job.loaded + failed, job.total, failed, run, time.monotonic() - clock,
+                              svc.crm.api_usage()))
     return job
 
 
@@ -146,7 +148,7 @@ def _load_page(svc: Services, entity: str, page: ChangedPage[Any], read_at: date
 
     for record in page.items:
         try:
-            handle(_command(entity, record.crm_id, cid, redo), local)
+            handle(_command(entity, record.crm_id, cid, redo and _unlinked(svc, entity, record.crm_id)), local)
         except RetryableError as exc:
             if exc.code not in WAITING_CODES:
                 raise
@@ -158,13 +160,20 @@ def _load_page(svc: Services, entity: str, page: ChangedPage[Any], read_at: date
     return failed, examples[:Backfill.EXAMPLES]
 
 
+def _unlinked(svc: Services, entity: str, crm_id: str) -> bool:
+    """An account a killed run registered but never saw linked: its create may have reached billing."""
+    account = svc.app.get_or_none(Account, crm_id) if entity == "account" else None
+    return account is not None and account.billing_id is None
+
+
 def _command(entity: str, crm_id: str, cid: str, redo: bool) -> object:
     if entity == "order":
         return SyncOrderFromCrm(crm_id, cid)
     if entity == "product":
         return SyncProductFromCrm(crm_id, cid)
-    # A whole-record read, as after a CDC gap event; its read is answered from the page. On a page a
-    # killed run may have begun, attempt 2 makes a create look in billing first (as a redelivery does).
+    # A whole-record read, as after a CDC gap event; its read is answered from the page. An account a
+    # killed run left registered but unlinked is sent as a redelivery (attempt 2): its create looks in
+    # billing first, in case the vendor's idempotency key has expired since (24 h).
     change = CrmChange("account", (crm_id,), "gap", {}, (0, 0), 0, None, f"backfill-{crm_id}", f"backfill-{crm_id}",
                        needs_fetch=True)
     return SyncAccountFromCrm(change, cid, attempt=2 if redo else 1)

@@ -288,3 +288,60 @@ def test_parent_of_an_order_line_and_of_a_price_entry_is_read_from_the_record(cr
     [entry] = crm.query(f"SELECT Id FROM PricebookEntry WHERE Product2Id = '{product}'")
     assert crm.parent_id("order_line", line["Id"]) == order
     assert crm.parent_id("price", entry["Id"]) == product
+
+
+# -- loads: changed_* by an inclusive (LastModifiedDate, Id) watermark ---------------------------
+
+def _drain(list_page, limit):
+    seen, cursor = [], None
+    while True:
+        page = list_page(None, cursor, limit)
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
+def test_a_second_shared_by_more_records_than_a_page_is_paged_through_once_each(sandbox, crm, seed):
+    made = [seed.create_account({"name": f"Acme {n}", "currency": "EUR"}) for n in range(7)]
+    assert len({crm.get_account(i).modified_at[:19] for i in made}) <= 2  # Salesforce stamps whole seconds
+    seen = _drain(crm.changed_accounts, 2)
+    assert [a.crm_id for a in seen] == sorted(made, key=lambda i: (crm.get_account(i).modified_at, i.casefold()))
+
+
+def test_a_page_of_orders_costs_two_calls_and_follows_query_more_for_many_lines(sandbox, crm, seed):
+    account = seed.create_account({"name": "Acme", "currency": "EUR"})
+    sku = "SKU-LINES"
+    product = seed.create_product(sku, "Widget", [("EUR", "month", Decimal("10.00"))])
+    small = seed.create_order(account, "EUR", [(product, sku, 1, Decimal("10.00"))])
+    large = seed.create_order(account, "EUR", [(product, sku, n, Decimal("10.00")) for n in range(1, 5)])
+    before = crm.http.requests_sent
+    first = crm.changed_orders(None, None, 1)
+    assert crm.http.requests_sent - before == 2  # the orders (LIMIT 3: one batch), the lines of the page
+    assert [o.crm_id for o in first.items] == [small] and first.next_cursor is not None
+    before = crm.http.requests_sent
+    second = crm.changed_orders(None, first.next_cursor, 1)
+    # 4 lines in batches of 3: the lines query follows nextRecordsUrl once (queryMore)
+    assert crm.http.requests_sent - before == 3
+    assert [o.crm_id for o in second.items] == [large] and second.next_cursor is None
+    assert sorted(line.quantity for line in second.items[0].lines) == [1, 2, 3, 4]
+
+
+def test_count_is_one_count_query_and_usage_comes_from_the_header(sandbox, crm, seed):
+    for n in range(4):
+        seed.create_account({"name": f"Acme {n}", "currency": "EUR"})
+    before = crm.http.requests_sent
+    assert crm.count_changed("account", None) == 4
+    assert crm.count_changed("account", "2999-01-01") == 0
+    assert crm.http.requests_sent - before == 2
+    usage = crm.api_usage()
+    assert usage is not None and usage.limit == 10_000 and (usage.used, usage.limit) == crm.http.api_usage
+
+
+def test_a_row_concord_cannot_map_is_named_and_the_page_goes_on(sandbox, crm, seed):
+    good = seed.create_account({"name": "Good", "currency": "EUR"})
+    bad = seed.create_account({"name": "Bad", "currency": "EUR"})
+    seed.http.patch(f"/services/data/v60.0/sobjects/Account/{bad}", json={"BillingCountry": "Deutschland"})
+    page = crm.changed_accounts(None, None, 10)
+    assert [a.crm_id for a in page.items] == [good]
+    assert [crm_id for crm_id, _ in page.invalid] == [bad] and "bill_to.country" in page.invalid[0][1]

@@ -207,3 +207,14 @@ def test_since_names_one_load_whatever_its_spelling():
     assert normal_since("2026-01-01") == normal_since("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00Z"
     assert normal_since("2026-01-01T01:00:00+01:00") == "2026-01-01T00:00:00Z"
     assert normal_since(None) == ""
+
+
+def test_an_account_created_in_billing_by_a_killed_run_is_adopted_not_created_again(world):
+    ids = _accounts(world, 4)
+    world.billing.fail_next(RetryableError("timeout", code="TIMEOUT"), method="create_account", after_effect=True)
+    with pytest.raises(RetryableError):  # the first create landed in billing, its answer was lost
+        _run(world, "account", page_size=2)
+    world.billing._replies.clear()  # a day later: the vendor has forgotten the idempotency key
+    job = _run(world, "account", page_size=2)
+    assert job.done and job.loaded == 4
+    assert sorted(a.crm_id for a in world.billing.accounts.values()) == sorted(ids)  # no duplicate
