@@ -33,6 +33,17 @@ class PermanentError(IntegrationError):
     """Validation and other 4xx: retrying will not help; the message goes to the DLQ with this reason."""
 
 
+class PriceNotSold(PermanentError):
+    """Billing refused a subscription because it no longer sells a price the request names (retired,
+    expired or archived since the order fixed it). Each vendor words it its own way; the adapters map it
+    here, so the order can fix its prices again. `code` is canonical; the vendor's is in the message."""
+
+    CODE = "PRICE_NOT_SOLD"
+
+    def __init__(self, message: str, *, system: str = "", field: str | None = None) -> None:
+        super().__init__(message, system=system, code=self.CODE, field=field)
+
+
 class NotFound(PermanentError):
     """The other system has no such object."""
 

@@ -2,6 +2,9 @@
 
     received --submit--> submitted --activate--> active --amend--> active (a new version)
                             |  (vendor timeout: stays submitted; ask again with the same key)
+                            |  (billing no longer sells a price fixed at submit: --reprice--> submitted with
+                            |   the catalog's current prices and a new key, when the CRM order line sells
+                            |   at that price; else it stays submitted, the reason recorded, for a person)
                             +--reject--> rejected
     active --suspend (payment failed)--> suspended --resume (paid)--> active
     active | suspended --cancel--> cancelled
@@ -42,6 +45,7 @@ ALLOWED: dict[str, frozenset[OrderStatus]] = {
     "resume": frozenset({OrderStatus.SUSPENDED}),
     "cancel": frozenset({OrderStatus.ACTIVE, OrderStatus.SUSPENDED}),
     "revise": frozenset({OrderStatus.RECEIVED}),
+    "reprice": frozenset({OrderStatus.SUBMITTED}),
 }
 
 
@@ -113,6 +117,23 @@ class Order(SyncedAggregate):
         self.status = OrderStatus.SUBMITTED
         self.submission_key = idempotency_key
         self.prices = dict(prices)
+
+    def reprice(self, prices: dict[str, str], snapshot: OrderSnapshot, reason: str, correlation_id: str) -> str:
+        """Billing refused the create: it no longer sells a price fixed at submit (`reason` says so). The
+        prices are fixed again and the create is asked under a NEW key (the vendor replays its refusal under
+        the old one). The handler checks first that the CRM order line sells at the new price."""
+        self._require("reprice")
+        key = self.idempotency_key("create-subscription", prices)
+        self._repriced(idempotency_key=key, prices=prices, previous_prices=dict(self.prices),
+                       lines=_lines(snapshot.lines), reason=reason[:1000], correlation_id=correlation_id)
+        return key
+
+    @event("Repriced")
+    def _repriced(self, idempotency_key: str, prices: dict[str, str], previous_prices: dict[str, str],
+                  lines: list[dict[str, Any]], reason: str, correlation_id: str) -> None:
+        self.submission_key = idempotency_key
+        self.prices = dict(prices)
+        self.lines = lines  # the request is built from the CRM order as it is now
 
     def activate(self, subscription: BillingSubscription, correlation_id: str) -> None:
         """The subscription exists in billing. One that a retry found may have moved on meanwhile (a billing

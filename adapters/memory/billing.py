@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from application.errors import IntegrationError, NotFound, PermanentError
+from application.errors import IntegrationError, NotFound, PermanentError, PriceNotSold
 from application.ports import Page
 from domain.canonical import (
     ACCOUNT_FIELDS,
@@ -189,9 +189,12 @@ class MemoryBilling:
             if request.account_billing_id not in self.accounts:
                 raise PermanentError("unknown account", system="billing", code="NOT_FOUND", field="account")
             for item in request.items:
-                if item.price_id not in self.prices or not self.prices[item.price_id]["active"]:
-                    raise PermanentError(f"price {item.price_id} is not active", system="billing",
-                                         code="INVALID_PRICE", field="items.price")
+                if item.price_id not in self.prices:
+                    raise PermanentError(f"no price {item.price_id}", system="billing", code="INVALID_PRICE",
+                                         field="items.price")
+                if not self.prices[item.price_id]["active"]:  # retired since the order fixed it
+                    raise PriceNotSold(f"price {item.price_id} is not active", system="billing",
+                                       field="items.price")
             billing_id = self._new_id("sub_")
             subscription = BillingSubscription(billing_id, f"S-{billing_id[4:]}", "active", request.account_billing_id,
                                                request.order_crm_id, self._version(), items=request.items)

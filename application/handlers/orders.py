@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from eventsourcing.domain import Aggregate
 
 from application.app import retry_on_conflict
 from application.commands import SyncOrderFromCrm
 from application.correlation import crm_id_for, link_ids
-from application.errors import CredentialsRevoked, OutcomeUnknown, PermanentError, RetryableError
+from application.errors import CredentialsRevoked, OutcomeUnknown, PermanentError, PriceNotSold, RetryableError
 from application.handlers.accounts import _record_failure
 from application.services import Outcome, Services
 from domain.account import Account
 from domain.canonical import BillingSubscription, OrderSnapshot, SubscriptionItem, SubscriptionRequest
 from domain.order import Order, OrderStatus
 from domain.product import Product
+from domain.values import Money
 
 CRM_ACTIVATED = "activated"
 CRM_CANCELLED = "cancelled"
+# Billing no longer sells a price the order fixed, and the CRM order does not sell at the catalog's current
+# price: a person decides (the order stays submitted; a change to the CRM order sends it again).
+PRICE_DISAGREES = "PRICE_DISAGREES_WITH_ORDER"
 
 
 def sync_order_from_crm(command: SyncOrderFromCrm, svc: Services) -> Outcome:
@@ -53,7 +59,12 @@ def _sync(command: SyncOrderFromCrm, svc: Services) -> Outcome:
 
 def _price_ids(snapshot: OrderSnapshot, svc: Services) -> dict[str, str]:
     """The billing price of every line, fixed now: the subscription keeps it after a price change."""
-    prices: dict[str, str] = {}
+    return {sku: price_id for sku, (price_id, _) in _catalog_prices(snapshot, svc).items()}
+
+
+def _catalog_prices(snapshot: OrderSnapshot, svc: Services) -> dict[str, tuple[str, Money]]:
+    """sku -> (billing price id, amount) of the catalog's current price for every line."""
+    prices: dict[str, tuple[str, Money]] = {}
     for line in snapshot.lines:
         product_crm_id = crm_id_for(svc.app, "product", "sku", line.sku)
         product = svc.app.get_or_none(Product, product_crm_id) if product_crm_id else None
@@ -62,7 +73,7 @@ def _price_ids(snapshot: OrderSnapshot, svc: Services) -> dict[str, str]:
         version = product.price_for(snapshot.currency, line.period)
         if not version["price_id"]:
             raise RetryableError(f"price {line.sku} {snapshot.currency} is not in billing yet", code="PRICE_PENDING")
-        prices[line.sku] = str(version["price_id"])
+        prices[line.sku] = (str(version["price_id"]), Money(Decimal(str(version["amount"])), str(version["currency"])))
     return prices
 
 
@@ -88,15 +99,49 @@ def _create_subscription(order: Order, snapshot: OrderSnapshot, cid: str, svc: S
         key = order.submit(_price_ids(snapshot, svc) if not asked_before else order.prices, cid)
         svc.app.save(order)  # the intent is durable before the vendor hears of it
         existing = svc.billing.find_subscription(order.crm_id) if asked_before else None
-        subscription = existing or svc.billing.create_subscription(
-            _request(order, snapshot, account.billing_id or ""), key)
+        subscription = existing or _ask(order, snapshot, account, key, cid, svc)
     except OutcomeUnknown:
         raise  # stays submitted; the retry asks again with the same key
     except PermanentError as exc:
-        order.reject(exc.message, cid)
+        if exc.code != PRICE_DISAGREES:  # that one waits, submitted, for the CRM order to change
+            order.reject(exc.message, cid)
         _record_failure(order, exc, cid, svc)
         raise
-    return _activated(order, account, subscription, key, cid, svc)
+    return _activated(order, account, subscription, order.submission_key or key, cid, svc)
+
+
+def _ask(order: Order, snapshot: OrderSnapshot, account: Account, key: str, cid: str,
+         svc: Services) -> BillingSubscription:
+    """Create the subscription; when billing no longer sells a price the order fixed (retired since, and
+    the refusal replayed under this key), fix the prices again and ask under a new key."""
+    try:
+        return svc.billing.create_subscription(_request(order, snapshot, account.billing_id or ""), key)
+    except PriceNotSold as refusal:
+        key = _reprice(order, snapshot, refusal, cid, svc)
+    svc.app.save(order)  # the new intent is durable before the vendor hears of it
+    try:
+        return svc.billing.create_subscription(_request(order, snapshot, account.billing_id or ""), key)
+    except PriceNotSold as again:  # the catalog moved again meanwhile: the next delivery fixes them again
+        raise RetryableError(again.message, code=PriceNotSold.CODE) from again
+
+
+def _reprice(order: Order, snapshot: OrderSnapshot, refusal: PriceNotSold, cid: str, svc: Services) -> str:
+    """The catalog's current prices, when the CRM order line sells at them: the CRM order says what the
+    customer was sold, so a price it does not say is never taken silently."""
+    catalog = _catalog_prices(snapshot, svc)
+    changed = {sku for sku, (price_id, _) in catalog.items() if order.prices.get(sku) != price_id}
+    if not changed:
+        raise RetryableError(f"billing no longer sells a price of order {order.crm_id} and the catalog has no "
+                             f"other price for it yet ({refusal.message})", code=PriceNotSold.CODE)
+    disagree = [f"{line.sku} at {line.unit_price.amount} {line.unit_price.currency} (the catalog now sells at "
+                f"{catalog[line.sku][1].amount})" for line in snapshot.lines
+                if line.sku in changed and catalog[line.sku][1] != line.unit_price]
+    if disagree:
+        raise PermanentError(
+            f"billing no longer sells the price order {order.crm_id} was submitted with, and the CRM order sells "
+            f"{'; '.join(disagree)}: change the order's price in the CRM (it is then sent again) or sell that "
+            f"price in billing ({refusal.message})", system=refusal.system, code=PRICE_DISAGREES)
+    return order.reprice({sku: price_id for sku, (price_id, _) in catalog.items()}, snapshot, refusal.message, cid)
 
 
 def _activated(order: Order, account: Account, subscription: BillingSubscription, key: str, cid: str,

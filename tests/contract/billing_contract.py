@@ -168,3 +168,21 @@ class BillingGatewayContract:
         gateway.retire_price(product, price_id, f"key-{_uid()}")
         with pytest.raises(IntegrationError):
             gateway.create_subscription(self._request(account, price), f"key-{_uid()}")
+
+    def test_a_price_retired_after_it_was_fixed_is_refused_as_no_longer_sold_under_the_same_key_again(
+            self, gateway, account, price):
+        from application.errors import PriceNotSold  # the canonical refusal the order reprices on
+
+        sku, product, old_price = price
+        request, key = self._request(account, price), f"key-{_uid()}"
+        new_price = gateway.create_price(product, PriceSpec(Money(Decimal("59.99"), "EUR"), BillingPeriod.MONTH),
+                                         f"key-{_uid()}")
+        gateway.retire_price(product, old_price, f"key-{_uid()}")
+        for _ in range(2):  # asked again under its key: still refused (a vendor may replay its first answer)
+            with pytest.raises(PriceNotSold) as refused:
+                gateway.create_subscription(request, key)
+            assert refused.value.code == PriceNotSold.CODE
+        repriced = SubscriptionRequest(request.order_crm_id, account.billing_id, "EUR", request.effective_date, 12,
+                                       (SubscriptionItem(sku, new_price, product.plan_id, 2),))
+        created = gateway.create_subscription(repriced, f"key-{_uid()}")
+        assert [(i.sku, i.price_id) for i in created.items] == [(sku, new_price)]

@@ -258,3 +258,40 @@ def test_a_payment_failure_on_an_order_a_clerk_cancelled_in_zuora_follows_zuora_
     handle(ApplyBillingTrigger("payment", "P-1", account.billing_id, "PaymentFailed", "corr-z"), world.services)
 
     assert world.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
+
+
+def test_an_order_retried_after_its_rate_plan_expired_is_repriced_only_once_the_crm_order_sells_at_the_new_price(
+        gateway):
+    from application.errors import RetryableError
+    from domain.order import Order, OrderStatus
+
+    world = _world_on(gateway)
+    world.new_account()
+    world.product(amount="10.00")
+    create, attempts = gateway.create_subscription, []
+
+    def unavailable_once(request, key):
+        attempts.append([item.price_id for item in request.items])
+        if len(attempts) == 1:
+            raise RetryableError("zuora 503", code="503")  # the create never reached Zuora
+        return create(request, key)
+
+    gateway.create_subscription = unavailable_once
+    try:
+        with pytest.raises(RetryableError):
+            world.order(amount="10.00")
+        old_plan = world.app.get_or_none(Order, "801O").prices["WIDGET"]
+        world.product(amount="12.00")  # the price changes; its old rate plan ends today in Zuora
+
+        with pytest.raises(PermanentError) as refused:  # Zuora: the old plan is not effective on 2026-12-01
+            world.order(amount="10.00")
+        assert refused.value.code == "PRICE_DISAGREES_WITH_ORDER" and "53100330" in refused.value.message
+        assert world.app.get_or_none(Order, "801O").status == OrderStatus.SUBMITTED
+
+        world.order(amount="12.00")  # the CRM order now sells at 12.00
+    finally:
+        gateway.create_subscription = create
+    order = world.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.ACTIVE and order.prices["WIDGET"] != old_plan
+    subscription = gateway.get_subscription(order.subscription["id"])
+    assert [i.price_id for i in subscription.items] == [order.prices["WIDGET"]]

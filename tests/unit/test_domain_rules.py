@@ -37,6 +37,7 @@ def _call(order: Order, action: str) -> None:
         "reject": lambda: order.reject("no", "c"), "amend": lambda: order.amend(snapshot, "3", "c"),
         "suspend": lambda: order.suspend("payment failed", "c"), "resume": lambda: order.resume("c"),
         "cancel": lambda: order.cancel("2027-01-01", "crm", "c"), "revise": lambda: order.revise(snapshot, "c"),
+        "reprice": lambda: order.reprice({"SKU": "price_2"}, snapshot, "price_1 is no longer sold", "c"),
     }
     calls[action]()
 

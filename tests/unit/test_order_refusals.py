@@ -190,3 +190,134 @@ def test_a_refusal_billings_state_does_not_explain_still_fails_with_its_reason(r
     order = ready.app.get_or_none(Order, "801O")
     assert order.status == OrderStatus.ACTIVE
     assert order.last_sync["code"] == "LIMIT"
+
+
+# -- a create refused because billing no longer sells the price the order fixed at submit -----------------
+
+
+def _submitted_then_price_changed(world, *, line_amount: str = "10.00", new_amount: str = "12.00") -> str:
+    """Submitted on the 10.00 price; billing answers 503; the price becomes `new_amount` (old one retired)."""
+    world.billing.fail_next(RetryableError("503", code="503"), method="create_subscription")
+    with pytest.raises(RetryableError):
+        world.order(amount=line_amount)
+    order = world.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.SUBMITTED
+    old_price = order.prices["WIDGET"]
+    world.product(amount=new_amount)
+    assert world.billing.prices[old_price]["active"] is False
+    return old_price
+
+
+def test_a_retry_refused_for_a_retired_price_is_not_repriced_when_the_crm_order_sells_at_the_old_one(ready):
+    old_price = _submitted_then_price_changed(ready)
+
+    with pytest.raises(PermanentError) as refused:
+        ready.order(amount="10.00")  # the CRM order still says 10.00: the customer was sold 10.00
+
+    assert refused.value.code == "PRICE_DISAGREES_WITH_ORDER"
+    assert "WIDGET at 10.00 EUR" in refused.value.message and "12.00" in refused.value.message
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.SUBMITTED  # not rejected: a change to the CRM order sends it again
+    assert order.prices["WIDGET"] == old_price
+    assert order.last_sync["code"] == "PRICE_DISAGREES_WITH_ORDER"
+    assert ready.billing.subscriptions == {}
+    assert "Repriced" not in [name for name, _ in _events(ready)]
+
+
+def test_when_the_crm_order_is_changed_to_the_new_price_the_order_is_repriced_and_asked_under_a_new_key(ready):
+    old_price = _submitted_then_price_changed(ready)
+    with pytest.raises(PermanentError):
+        ready.order(amount="10.00")
+    old_key = ready.app.get_or_none(Order, "801O").submission_key
+
+    outcome = ready.order(amount="12.00")  # the sales rep agrees the new price with the customer
+
+    order = ready.app.get_or_none(Order, "801O")
+    assert outcome.action == "activated" and order.status == OrderStatus.ACTIVE
+    [subscription] = ready.billing.subscriptions.values()
+    new_price = subscription.items[0].price_id
+    assert new_price != old_price and ready.billing.prices[new_price]["amount"].amount == 12
+    assert order.prices == {"WIDGET": new_price} and order.submission_key != old_key
+    repriced = dict(_events(ready))["Repriced"]
+    assert repriced["previous_prices"] == {"WIDGET": old_price} and repriced["prices"] == {"WIDGET": new_price}
+    assert "not active" in repriced["reason"]  # billing's own words: why it was repriced
+    assert repriced["idempotency_key"] == order.submission_key
+    assert [name for name, _ in _events(ready)][-4:] == ["SyncFailed", "Repriced", "Activated", "Synced"]
+
+
+def test_an_order_whose_line_already_sells_at_the_new_price_is_repriced_at_once(ready):
+    _submitted_then_price_changed(ready, line_amount="12.00")  # submitted on 10.00: the list price then
+    outcome = ready.order(amount="12.00")
+    assert outcome.action == "activated"
+    [subscription] = ready.billing.subscriptions.values()
+    assert ready.billing.prices[subscription.items[0].price_id]["amount"].amount == 12
+    assert ready.billing.calls["create_subscription"] == 3  # 503, the refusal replayed, the new key
+
+
+def test_a_worker_killed_after_repricing_asks_again_under_the_new_key_without_repricing_twice(ready):
+    _submitted_then_price_changed(ready, line_amount="12.00")
+    old_key = ready.app.get_or_none(Order, "801O").submission_key
+    create, asked = ready.billing.create_subscription, []
+
+    def killed_before_the_new_key_reaches_billing(request, key):
+        asked.append(key)
+        if key != old_key and asked.count(key) == 1:
+            raise RuntimeError("worker killed")
+        return create(request, key)
+
+    ready.billing.create_subscription = killed_before_the_new_key_reaches_billing
+    with pytest.raises(RuntimeError):
+        ready.order(amount="12.00")
+    new_key = ready.app.get_or_none(Order, "801O").submission_key
+    assert new_key != old_key  # the repricing was saved before the vendor call
+
+    ready.order(amount="12.00")  # the redelivery
+
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.ACTIVE and order.submission_key == new_key
+    assert asked == [old_key, new_key, new_key]  # no second repricing: the new intent is asked again
+    assert [name for name, _ in _events(ready)].count("Repriced") == 1
+    assert len(ready.billing.subscriptions) == 1
+
+
+def test_a_price_retired_in_billing_before_the_catalog_has_another_is_retried_not_rejected(ready):
+    order_price = next(iter(ready.billing.prices))
+    ready.billing.prices[order_price]["active"] = False  # a billing clerk archived it; the CRM did not change
+    with pytest.raises(RetryableError) as refused:
+        ready.order()
+    assert refused.value.code == "PRICE_NOT_SOLD"
+    assert ready.app.get_or_none(Order, "801O").status == OrderStatus.SUBMITTED
+
+
+def test_only_zuoras_rule_restriction_naming_a_plan_no_longer_effective_is_a_price_no_longer_sold():
+    from adapters.billing.zuora.zuora_errors import classify_body
+    from application.errors import PriceNotSold
+
+    def body(message: str) -> dict:
+        return {"success": False, "reasons": [{"code": 53100330, "message": message}]}
+
+    expired = classify_body(body("product rate plan 8a8b is not effective on 2026-12-01"))
+    assert isinstance(expired, PriceNotSold) and "53100330" in expired.message
+    for other in ("Cannot suspend subscription A-S00000001 in status Cancelled",
+                  "product rate plan 8a8b has no charge"):
+        refusal = classify_body(body(other))
+        assert type(refusal) is PermanentError and refusal.code == "53100330"
+
+
+def test_only_stripes_inactive_price_on_an_item_is_a_price_no_longer_sold():
+    import httpx
+
+    from adapters.billing.stripe.client import StripeHttp
+    from adapters.outbound import StaticTokens
+    from application.errors import PriceNotSold
+
+    def answer(error: dict) -> httpx.Response:
+        return httpx.Response(400, json={"error": {"type": "invalid_request_error", **error}})
+
+    http = StripeHttp("https://stripe.invalid", tokens=StaticTokens({"stripe": "sk_test"}))
+    inactive = http._classify(answer({"message": "The price specified is inactive. This field only accepts active "
+                                                 "prices.", "param": "items[0][price]"}))
+    assert isinstance(inactive, PriceNotSold) and inactive.field == "items[0][price]"
+    cancelled = http._classify(answer({"message": "A canceled subscription can only update its "
+                                                  "cancellation_details and metadata."}))
+    assert type(cancelled) is PermanentError and cancelled.code == "invalid_request_error"

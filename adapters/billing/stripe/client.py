@@ -12,6 +12,7 @@ Classification of an answer (VENDORS §0 #11, docs.stripe.com/error-low-level):
                                         again with the same key returns its result and cannot run twice
     other 409                        -> PermanentError: never retried blindly
     400 idempotency_error            -> PermanentError: same key, other params (a key derivation bug)
+    400 "price specified is inactive" -> PriceNotSold (an archived price on items[n][price])
     429, 5xx                         -> RetryableError with Retry-After as the hint
     other 4xx                        -> PermanentError with field = error.param
 A timeout after sending is OutcomeUnknown (VendorHttp); the retry reuses the Idempotency-Key.
@@ -19,6 +20,7 @@ A timeout after sending is OutcomeUnknown (VendorHttp); the retry reuses the Ide
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +36,7 @@ from application.errors import (
     IntegrationError,
     NotFound,
     PermanentError,
+    PriceNotSold,
     RetryableError,
 )
 from application.ports import TokenProvider
@@ -126,6 +129,8 @@ class StripeHttp(VendorHttp):
         message = f"Stripe {status} {error.get('type', '')}: {error.get('message', '')}".strip()
         if self.last_request_id:
             message += f" (request {self.last_request_id})"
+        if _price_not_sold(status, error):
+            return PriceNotSold(message, system=SYSTEM, field=kwargs["field"])
         return _error_class(status, response.headers.get("Stripe-Should-Retry"), message, kwargs,
                             retry_after_seconds(response))
 
@@ -143,6 +148,18 @@ def _error_class(status: int, should_retry: str | None, message: str, kwargs: di
     if status in (409, 429) or status >= 500:
         return RetryableError(message, retry_after=retry_after, **kwargs)
     return PermanentError(message, **kwargs)
+
+
+# An archived price (active=false) cannot be put on a subscription: Stripe answers 400
+# invalid_request_error "The price specified is inactive. This field only accepts active prices." with no
+# `code`, the param naming the item's price (items[0][price]).
+_INACTIVE_PRICE = re.compile(r"\bprice specified is inactive\b", re.I)
+
+
+def _price_not_sold(status: int, error: Mapping[str, Any]) -> bool:
+    param = str(error.get("param") or "")
+    return (status == 400 and error.get("type") == "invalid_request_error" and param.endswith("[price]")
+            and bool(_INACTIVE_PRICE.search(str(error.get("message") or ""))))
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any] | None:

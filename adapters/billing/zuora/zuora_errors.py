@@ -12,10 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from application.errors import IntegrationError, NotFound, PermanentError, RetryableError
+from application.errors import IntegrationError, NotFound, PermanentError, PriceNotSold, RetryableError
 
 SYSTEM = "zuora"
 _RETRYABLE = frozenset({"50", "60", "61", "70", "90", "99"})
+# A rule restriction (category 30) naming a product rate plan that is no longer effective: the catalog
+# retired it (concord ends a retired version's plan, gateway_catalog.py) after the order fixed its price.
+# Zuora's exact wording is not published: the sandbox says "product rate plan X is not effective on D".
+_PLAN_NOT_SOLD = re.compile(r"rate ?plan\b.*\b(?:not effective|expired|no longer (?:effective|available))", re.I)
 _RETRYABLE_CRUD = frozenset({"LOCK_COMPETITION", "REQUEST_EXCEEDED_LIMIT", "REQUEST_EXCEEDED_RATE",
                              "SERVER_UNAVAILABLE", "TEMPORARY_ERROR", "UNKNOWN_ERROR"})
 # 'termType' value should be..., Missing required field: name, field 'x' ..., x is required
@@ -56,6 +60,8 @@ def classify_body(body: Any) -> IntegrationError | None:
             return NotFound(text, system=SYSTEM, code=code, field=field)
         if category in _RETRYABLE:
             return RetryableError(text, system=SYSTEM, code=code, field=field)
+        if category == "30" and _PLAN_NOT_SOLD.search(message):
+            return PriceNotSold(text, system=SYSTEM, field=field)
         return PermanentError(text, system=SYSTEM, code=code, field=field)
     if code in _RETRYABLE_CRUD:
         return RetryableError(text, system=SYSTEM, code=code, field=field)
