@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
 
-from application.app import retry_on_conflict
+from application.app import VendorWrites, retry_on_conflict
 from application.commands import SyncOrderFromCrm
 from application.correlation import crm_id_for, link_ids
 from application.errors import CredentialsRevoked, OutcomeUnknown, PermanentError, PriceNotSold, RetryableError
@@ -26,10 +26,11 @@ PRICE_DISAGREES = "PRICE_DISAGREES_WITH_ORDER"
 
 
 def sync_order_from_crm(command: SyncOrderFromCrm, svc: Services) -> Outcome:
-    return retry_on_conflict(lambda: _sync(command, svc))
+    writes = VendorWrites()  # an amendment overtaken by another worker's is pushed again (see _amend)
+    return retry_on_conflict(lambda: _sync(command, svc, writes), writes=writes)
 
 
-def _sync(command: SyncOrderFromCrm, svc: Services) -> Outcome:
+def _sync(command: SyncOrderFromCrm, svc: Services, writes: VendorWrites) -> Outcome:
     cid = command.correlation_id
     snapshot = svc.crm.get_order(command.order_crm_id)
     order = svc.app.get_or_none(Order, snapshot.crm_id)
@@ -45,8 +46,8 @@ def _sync(command: SyncOrderFromCrm, svc: Services) -> Outcome:
         return _create_subscription(order, snapshot, cid, svc)
     if status == CRM_CANCELLED and order.status in (OrderStatus.ACTIVE, OrderStatus.SUSPENDED):
         return _cancel(order, snapshot, cid, svc, pending)
-    if order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
-        return _amend(order, snapshot, cid, svc, pending)
+    if order.status == OrderStatus.ACTIVE and (order.differs_from(snapshot) or writes.may_be_stale):
+        return _amend(order, snapshot, cid, svc, pending, writes)
     if order.status == OrderStatus.SUSPENDED and order.differs_from(snapshot):
         # Billing amends active subscriptions only: the change waits for the resume (the queue
         # retries it, then keeps it in the DLQ with this reason for a redrive), never dropped.
@@ -157,9 +158,16 @@ def _activated(order: Order, account: Account, subscription: BillingSubscription
     return Outcome(action, subscription.number, str(order.id))
 
 
-def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate]) -> Outcome:
+def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate],
+           writes: VendorWrites) -> Outcome:
+    """Two workers may amend one order at once: each writes to billing BEFORE the store's version race, so
+    the loser's older lines may land after the winner's. The loser's retry then pushes the stored (the
+    winner's, the CRM's latest) lines again under a key of its own, even when it finds nothing newer."""
     account = _billing_account(order, svc)
-    key = order.idempotency_key("amend-subscription", [line.to_dict() for line in snapshot.lines])
+    lines = [line.to_dict() for line in snapshot.lines]
+    key = (writes.repush_key(order, "amend-subscription", lines) if writes.may_be_stale
+           else order.idempotency_key("amend-subscription", lines))
+    writes.record(key)
     try:
         subscription = svc.billing.amend_subscription(order.subscription["id"],
                                                       _request(order, snapshot, account.billing_id or ""), key)

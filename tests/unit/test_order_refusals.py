@@ -321,3 +321,25 @@ def test_only_stripes_inactive_price_on_an_item_is_a_price_no_longer_sold():
     cancelled = http._classify(answer({"message": "A canceled subscription can only update its "
                                                   "cancellation_details and metadata."}))
     assert type(cancelled) is PermanentError and cancelled.code == "invalid_request_error"
+
+
+# -- two workers amend one order at once --------------------------------------------------------------------
+
+
+def test_a_worker_that_loses_the_version_race_on_an_amendment_leaves_billing_with_the_winners_quantity(ready):
+    """Worker A read quantity 3 from the CRM; before its write reaches billing, worker B syncs the newer 5 and
+    saves first. A's older write lands last, its save loses the race, and its retry must not leave billing at 3."""
+    ready.order()
+    [subscription_id] = ready.billing.subscriptions
+    write = ready.billing.amend_subscription
+
+    def while_another_worker_amends(billing_id, request, key):
+        if request.items[0].quantity == 3:  # worker A is about to write 3: worker B syncs 5 first, whole
+            ready.order(quantity=5)
+        return write(billing_id, request, key)
+
+    ready.billing.amend_subscription = while_another_worker_amends
+    ready.order(quantity=3)
+
+    assert [i.quantity for i in ready.billing.subscriptions[subscription_id].items] == [5]
+    assert ready.app.get_or_none(Order, "801O").lines[0]["quantity"] == 5
