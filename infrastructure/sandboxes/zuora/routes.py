@@ -46,7 +46,7 @@ def update_account(sb: ZuoraSandbox, request: Request) -> Response:
 def query_accounts(sb: ZuoraSandbox, request: Request) -> Response:
     expand = query.expansions(request)
     with sb.lock:
-        rows = list(sb.tenant.accounts.values())
+        rows = query.by_ids(request, sb.tenant.accounts)
         return answer(200, query.page(request, rows, lambda a: accounts.query_account(sb.tenant, a, expand)))
 
 
