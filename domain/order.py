@@ -140,12 +140,11 @@ class Order(SyncedAggregate):
         clerk cancelled or suspended it): the order then follows billing's status at once (billing owns it,
         DESIGN §3), so the audit reads Activated, then Cancelled or Suspended with source billing."""
         self._require("activate")
-        moved_on = subscription.status != "active"
+        moved_on = _billing_transition(OrderStatus.ACTIVE, subscription.status)
         # The version is the one the order was activated at: not seen when billing already moved past it.
         self._activated(subscription_id=subscription.billing_id, subscription_number=subscription.number,
                         version="" if moved_on else subscription.version, correlation_id=correlation_id)
-        if moved_on:
-            self._follow(_billing_transition(self.status, subscription.status), subscription, correlation_id)
+        self._follow(moved_on, subscription, correlation_id)
 
     @event("Activated")
     def _activated(self, subscription_id: str, subscription_number: str, version: str, correlation_id: str) -> None:
