@@ -8,7 +8,15 @@ concord's Accounts and Correlation links (the event store: SQLite in memory) are
 tracemalloc starts. The run is report-only (no --repair), as the scheduled daily run is. No rate
 limiter: the sandboxes' limits are raised, and a bucket at a rate this high would keep a log of
 up to rate x 1 s send times, which is the limiter's memory, not reconcile's.
-    .venv/bin/python benchmarks/reconcile.py [records ...]      (default: 10000 100000)
+
+Each page size runs with the batched billing read (BillingGateway.get_accounts: Object Query
+`id.IN:[...]`, 99 ids a request); the first also runs with the old read, one account a CRM record
+(`PerRecordReads` below turns get_accounts back into get_account calls), unless --no-per-record.
+Zuora requests are counted on the client by kind (batched read, single read, listing) and on the
+sandbox by route.
+`--untraced` runs without tracemalloc (which slows Python several times): wall time and requests only.
+    .venv/bin/python benchmarks/reconcile.py [--no-per-record] [--untraced] [records ...]
+                                                                   (default: 10000 100000)
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -124,31 +133,89 @@ def _short(route: str) -> str:
     return path
 
 
-def measure(records: int) -> None:
+class PerRecordReads:
+    """The billing gateway as reconcile used it before the batched read: one get_account a record."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get_accounts(self, wanted: Any) -> dict[str, Any]:
+        return {billing_id: self.inner.get_account(billing_id) for billing_id in wanted}
+
+
+ZUORA_KINDS: Counter[str] = Counter()
+
+
+def _count_zuora_calls() -> None:
+    """Classify every Zuora request the adapter makes (the sandbox's stats cannot tell a batched read
+    from a listing page: both are GET /object-query/accounts)."""
+    from adapters.billing.zuora.client import ZuoraClient
+
+    call = ZuoraClient.call
+
+    def counted(self: Any, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        params = dict(kwargs.get("params") or [])
+        if path == "/object-query/accounts":
+            kind = "batched read (id.IN)" if str(params.get("filter[]", "")).startswith("id.IN") else "list page"
+        elif path.startswith("/object-query/accounts/"):
+            kind = "single read"
+        else:
+            kind = f"{method} {path}"
+        ZUORA_KINDS[kind] += 1
+        return call(self, method, path, **kwargs)
+
+    ZuoraClient.call = counted  # type: ignore[method-assign]
+
+
+def _run(svc: Any, urls: dict[str, str], page: int, label: str, traced: bool) -> dict[str, Any]:
     from application.consistency import reconcile_accounts
 
+    before, kinds_before = _stats(urls), Counter(ZUORA_KINDS)
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    report = reconcile_accounts(svc, repair=False, correlation_id=f"bench-{label}-{page}", page_size=page)
+    wall = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if traced else 0
+    tracemalloc.stop()
+    requests = _stats(urls) - before
+    return {"wall": wall, "peak": peak, "requests": requests, "zuora": Counter(ZUORA_KINDS) - kinds_before,
+            "drift": dict(report.counts)}
+
+
+def measure(records: int, per_record: bool = True, traced: bool = True) -> None:
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(target=_serve, args=(records, child), daemon=True)
     server.start()
     urls, links = parent.recv()
     svc = _services(urls, links)
-    for page in PAGES:
-        before = _stats(urls)
-        tracemalloc.start()
-        started = time.perf_counter()
-        report = reconcile_accounts(svc, repair=False, correlation_id=f"bench-{page}", page_size=page)
-        wall = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        requests = _stats(urls) - before
+    _count_zuora_calls()
+    runs = [(page, "batched", svc) for page in PAGES]
+    if per_record:
+        runs.append((PAGES[0], "per-record", replace(svc, billing=PerRecordReads(svc.billing))))
+    results = {}
+    for page, label, services in runs:
+        result = results[(page, label)] = _run(services, urls, page, label, traced)
+        memory = f"peak {result['peak'] / 2**20:6.1f} MiB" if traced else "untraced"
         print(
-            f"records {records:>7} page {page:>5}: {wall:7.1f} s, peak {peak / 2**20:6.1f} MiB, "
-            f"{sum(requests.values())} vendor requests {dict(requests)}; drift {dict(report.counts)}"
+            f"records {records:>7} page {page:>5} {label:<10}: {result['wall']:7.1f} s, "
+            f"{memory}, {sum(result['requests'].values())} vendor requests "
+            f"{dict(result['requests'])}; zuora by kind {dict(result['zuora'])}; drift {result['drift']}",
+            flush=True,
         )
+    if per_record:
+        old, new = results[(PAGES[0], "per-record")], results[(PAGES[0], "batched")]
+        print(f"records {records:>7} page {PAGES[0]}: per-record / batched = "
+              f"{old['wall'] / new['wall']:.2f}x wall, "
+              f"{sum(old['requests'].values()) / sum(new['requests'].values()):.2f}x vendor requests", flush=True)
     parent.send("stop")
     server.join(30)
 
 
 if __name__ == "__main__":
-    for size in [int(a) for a in sys.argv[1:]] or [10_000, 100_000]:
-        measure(size)
+    flags = [a for a in sys.argv[1:] if a.startswith("--")]
+    for size in [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [10_000, 100_000]:
+        measure(size, per_record="--no-per-record" not in flags, traced="--untraced" not in flags)

@@ -52,7 +52,9 @@ def page(request: Request, rows: Iterable[Mapping[str, Any]], shape: Callable[[A
     if not 1 <= size <= MAX_PAGE:
         raise ZuoraFailure("query", INVALID, f"'pageSize' must be between 1 and {MAX_PAGE}", status=400)
     filters = _filters(request)
-    matching = [row for row in rows if all(op(_value(row, field), value) for field, op, value in filters)]
+    listed = rows if isinstance(rows, list) else list(rows)
+    matching = [row for row in listed if all(op(_value(row, field), value) for field, op, value in filters)] \
+        if filters else listed
     body: dict[str, Any] = {"data": [shape(row) for row in matching[start:start + size]]}
     if start + size < len(matching):
         body["nextPage"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
