@@ -64,8 +64,28 @@ class Product(SyncedAggregate):
                                bool(self.details.get("active", True)), day(self.details.get("effective_from")),
                                day(self.details.get("effective_to")), modified_at=self.crm_modified_at)
 
+    def is_older_read(self, snapshot: ProductSnapshot) -> bool:
+        """A read of the CRM record made before the last one applied (a slow worker's): it changes nothing."""
+        return bool(snapshot.modified_at and self.crm_modified_at and snapshot.modified_at < self.crm_modified_at)
+
+    def apply_crm_read(self, snapshot: ProductSnapshot, correlation_id: str) -> dict[str, Any]:
+        """Details and prices of a whole-record read, unless it is older than the last one applied
+        (prices included: a slow worker's read must not bring back a price a newer one replaced).
+        Returns the details that changed."""
+        if self.is_older_read(snapshot):
+            return {}
+        changes = self.update_details(snapshot, correlation_id)
+        touched = self.reprice(snapshot.prices, correlation_id)
+        if touched and not changes and snapshot.modified_at > self.crm_modified_at:
+            self._crm_read(crm_modified_at=snapshot.modified_at, correlation_id=correlation_id)
+        return changes
+
+    @event("CrmReadApplied")
+    def _crm_read(self, crm_modified_at: str, correlation_id: str) -> None:
+        self.crm_modified_at = crm_modified_at
+
     def update_details(self, snapshot: ProductSnapshot, correlation_id: str) -> dict[str, Any]:
-        if snapshot.modified_at and self.crm_modified_at and snapshot.modified_at < self.crm_modified_at:
+        if self.is_older_read(snapshot):
             return {}  # a stale read of the record
         changes = {k: v for k, v in _details(snapshot).items() if self.details.get(k) != v}
         if changes:

@@ -72,12 +72,13 @@ def _sync_one(crm_id: str, change: CrmChange, command: SyncAccountFromCrm, svc: 
 
 def _behind_in_billing(account: Account, changes: Mapping[str, Any], svc: Services) -> tuple[dict[str, Any], str]:
     """A redelivery may follow a worker killed between its vendor write and its save, and that write
-    may have landed after a newer one: billing is read once, and every stored field it holds with
-    another value is sent again with the new changes (a field billing cannot hold is not drift).
-    The billing version read goes into the key: never a key the killed worker sent."""
+    may have landed after a newer one: billing is read once, and every stored field the vendor holds
+    (BillingGateway.account_fields, as reconcile compares them) with another value is sent again with
+    the new changes. The billing version read goes into the key: never a key the killed worker sent."""
     assert account.billing_id is not None
     billing = svc.billing.get_account(account.billing_id)
-    behind = {k: v for k, v in account.fields.items() if k in billing.fields and billing.fields[k] != v}
+    held = svc.billing.account_fields
+    behind = {k: v for k, v in account.fields.items() if k in held and billing.fields.get(k) != v}
     return {**changes, **behind}, billing.version
 
 

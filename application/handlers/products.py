@@ -36,8 +36,7 @@ def _sync(command: SyncProductFromCrm, svc: Services, writes: VendorWrites) -> O
         product = Product.register(snapshot, cid)
         details_changed = True
     else:
-        details_changed = bool(product.update_details(snapshot, cid))
-        product.reprice(snapshot.prices, cid)
+        details_changed = bool(product.apply_crm_read(snapshot, cid))
     # After a lost version race (or on a redelivery) billing may hold older details than the
     # stored ones: they are pushed again even when this read of the CRM changes nothing.
     details_changed = details_changed or writes.may_be_stale

@@ -443,6 +443,27 @@ def test_a_worker_killed_after_its_late_older_product_write_is_repaired_by_its_r
     assert ("a''" in interleaving.workers) == ("a'" in killed)
 
 
+def test_a_slow_workers_older_read_of_the_product_brings_back_no_replaced_price(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that read the product (price 12) before another read and synced it whole (price 15)
+    changes nothing, though the name did not change (only prices moved the record's read time)."""
+    world.product("01tP", "WIDGET", amount="10.00")
+    base = world.crm.products["01tP"]
+
+    def priced(amount: str) -> ProductSnapshot:
+        return world.crm.put_product(replace(base, prices=(
+            PriceSpec(Money(Decimal(amount), "EUR"), BillingPeriod.MONTH),)))
+
+    slow_read, _ = priced("12.00"), priced("15.00")
+    handle(SyncProductFromCrm("01tP", "fast"), world.services)
+    monkeypatch.setattr(world.crm, "get_product", lambda crm_id: slow_read)
+    outcome = handle(SyncProductFromCrm("01tP", "slow"), world.services)
+    assert getattr(outcome, "action", None) == "noop"
+    assert sorted(p["amount"].amount for p in world.billing.prices.values() if p["active"]) == [Decimal("15.00")]
+    product = world.app.get_or_none(Product, "01tP")
+    assert product is not None and product.active_price("EUR/month")["amount"] == "15.00"  # type: ignore[index]
+
+
 def test_a_product_redelivery_sends_the_stored_details_once_more(world: World) -> None:
     """The port cannot read billing's catalog: the one cost of a redelivered catalog message."""
     world.product("01tP", "WIDGET")
