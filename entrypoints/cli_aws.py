@@ -193,16 +193,17 @@ def backfill(args: argparse.Namespace) -> int:
     from application.backfill import run_backfill
     from entrypoints.progress import Bar
 
-    bar = Bar(sys.stderr)
+    svc, bar = _services(), Bar(sys.stderr)
     try:
-        job = run_backfill(_services(), args.entity, since=args.since, correlation_id=f"backfill-{uuid.uuid4()}",
+        job = run_backfill(svc, args.entity, since=args.since, correlation_id=f"backfill-{uuid.uuid4()}",
                            page_size=args.page_size, floor=_settings().salesforce_quota_floor, progress=bar)
     finally:
         bar.close()
     failed = sum(job.failed.values())
+    usage = svc.crm.api_usage()
     result = {"entity": job.entity, "since": job.since or None, "done": job.done, "loaded": job.loaded,
               "failed": job.failed, "failed_examples": job.examples, "total_at_start": job.total, "pages": job.pages,
-              "paused": job.paused}
+              "paused": job.paused, "api_usage": {"used": usage.used, "limit": usage.limit} if usage else None}
     code = 75 if job.paused is not None else (1 if failed else 0)
     _print(args, {**result, "exit_code": code}, _backfill_summary(job, failed))
     return code

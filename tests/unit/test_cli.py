@@ -55,6 +55,7 @@ def test_backfill_json_is_one_final_document_on_stdout_and_exit_0_when_done(monk
     out, err = capsys.readouterr()
     result = json.loads(out)
     assert (result["done"], result["loaded"], result["pages"], result["exit_code"]) == (True, 5, 3, 0)
+    assert result["api_usage"] is None  # the memory CRM reports no quota unless given one
     assert err == ""  # not a terminal: no progress bar, and never on stdout
     assert len(world.billing.accounts) == 5
 
@@ -67,9 +68,11 @@ def test_backfill_paused_at_the_quota_floor_exits_75_and_says_how_to_go_on(monke
     out = capsys.readouterr().out
     assert "paused (quota_floor)" in out and "floor 1 kept for live sync" in out
     assert "Run the same command again to continue from page 3" in out
-    world.crm.daily_limit = None
+    world.crm.daily_limit = 100  # the rolling window moved on
     assert cli.main(["sync", "backfill", "account", "--page-size", "2", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["loaded"] == 6
+    result = json.loads(capsys.readouterr().out)
+    assert result["loaded"] == 6 and result["paused"] is None
+    assert result["api_usage"] == {"used": world.crm.calls.total(), "limit": 100}
 
 
 def test_backfill_with_failed_records_exits_1_and_lists_them(monkeypatch, capsys):
