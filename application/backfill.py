@@ -82,9 +82,12 @@ def run_backfill(svc: Services, entity: str, *, since: str | None, correlation_i
     job = existing or Backfill(entity=entity, since=key)
     if job.done:
         return job
-    job.resume(now().isoformat())
-    if job.total is None:
+    if job.total is None or job.paused is not None:
+        # After a pause the count is taken again: records changed meanwhile, and the usage the CRM
+        # reported last is a day old (the answer carries today's). A run that starts knowing no
+        # usage otherwise checks the floor from its first page's answer on.
         job.counted(svc.crm.count_changed(entity, key or None))
+    job.resume(now().isoformat())
     svc.app.save(job)
     clock, run, costs = time.monotonic(), 0, [PAGE_CALLS[entity]]
     redo = existing is not None  # the first page may be one a killed run had begun

@@ -345,3 +345,27 @@ def test_a_row_concord_cannot_map_is_named_and_the_page_goes_on(sandbox, crm, se
     page = crm.changed_accounts(None, None, 10)
     assert [a.crm_id for a in page.items] == [good]
     assert [crm_id for crm_id, _ in page.invalid] == [bad] and "bill_to.country" in page.invalid[0][1]
+
+
+def test_a_backfill_pauses_at_the_floor_the_limit_header_shows_and_continues_once_the_window_moves(
+        sandbox, client, admin, seed):
+    from adapters.memory.billing import MemoryBilling
+    from application.app import ConcordApp
+    from application.backfill import run_backfill
+    from application.services import Services
+
+    made = [seed.create_account({"name": f"Acme {n}", "currency": "EUR"}) for n in range(6)]
+    crm = make_crm(sandbox, client)[0]
+    billing = MemoryBilling()
+    svc = Services(ConcordApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}), crm, billing)
+    admin.post(f"{sandbox.url}/__sandbox/api-usage", json={"used": 10_000 - 5})  # 5 calls left today
+    job = run_backfill(svc, "account", since=None, correlation_id="bf", page_size=2, floor=3)
+    # COUNT() leaves 4; a page costs 2 here (this sandbox serves 3 rows a batch and a page asks for 4),
+    # measured from the header: after the first page 2 are left, under the floor of 3 with a page's 2
+    assert job.pages == 1 and job.loaded == 2 and job.paused is not None
+    assert (job.paused["reason"], job.paused["used"], job.paused["limit"]) == ("quota_floor", 9_998, 10_000)
+    assert job.paused["resume_after"] is None  # the preloaded use is another client's: no honest estimate
+    admin.post(f"{sandbox.url}/__sandbox/clock", json={"advance_seconds": 24 * 3600 + 1})  # the window moves on
+    job = run_backfill(svc, "account", since=None, correlation_id="bf", page_size=2, floor=3)
+    assert job.done and job.loaded == 6 and job.paused is None
+    assert sorted(a.crm_id for a in billing.accounts.values()) == sorted(made)
