@@ -218,3 +218,32 @@ def test_an_account_created_in_billing_by_a_killed_run_is_adopted_not_created_ag
     job = _run(world, "account", page_size=2)
     assert job.done and job.loaded == 4
     assert sorted(a.crm_id for a in world.billing.accounts.values()) == sorted(ids)  # no duplicate
+
+
+def test_a_resumed_load_of_orders_and_products_reads_no_record_again(world, monkeypatch):
+    accounts = _accounts(world, 2)
+    _run(world, "account")
+    for i in range(3):
+        _product(world, i)
+    for i in range(6):
+        _order(world, i, accounts[i % 2], f"SKU-{i % 3}")
+    real, handled = backfill_module.handle, []
+
+    def killed_after(limit):
+        def kill(command, svc):
+            if len(handled) == limit:
+                raise SystemExit("killed")
+            handled.append(command)
+            return real(command, svc)
+        return kill
+
+    for entity, limit in (("product", 2), ("order", 3)):  # mid-page: pages of 2 and of 4
+        handled.clear()
+        monkeypatch.setattr(backfill_module, "handle", killed_after(limit))
+        with pytest.raises(SystemExit):
+            _run(world, entity, page_size=2 if entity == "product" else 4)
+        monkeypatch.setattr(backfill_module, "handle", real)
+        assert _run(world, entity, page_size=2 if entity == "product" else 4).done
+    # the records the killed runs had synced came again on the redone page, and matched concord
+    assert world.crm.calls["get_product"] == 0 and world.crm.calls["get_order"] == 0
+    assert all(world.app.get_or_none(Order, f"801{i:015d}").status == OrderStatus.ACTIVE for i in range(6))
