@@ -10,7 +10,7 @@ from application.app import retry_on_conflict
 from application.commands import ApplyBillingTrigger
 from application.correlation import crm_id_for
 from application.errors import NotFound, PermanentError, RetryableError
-from application.handlers.orders import ended_in_billing
+from application.handlers.orders import apply_change_made_while_suspended, ended_in_billing
 from application.services import Outcome, Services
 from domain.account import Account
 from domain.order import Order, OrderStatus
@@ -37,6 +37,8 @@ def _subscription(command: ApplyBillingTrigger, svc: Services) -> Outcome:
     order.record_synced("crm-status", {"billing": subscription.billing_id}, command.correlation_id,
                         order.idempotency_key(f"billing-{transition}"))
     svc.app.save(order)
+    if transition == "resume":
+        apply_change_made_while_suspended(order, command.correlation_id, svc)
     return Outcome(transition, subscription.status, str(order.id))
 
 
@@ -56,6 +58,9 @@ def _account(command: ApplyBillingTrigger, svc: Services) -> Outcome:
     if not changes:
         return Outcome("noop", "stale or duplicate", str(account.id))
     svc.app.save(account, *orders)
+    for order in orders:
+        if order.status == OrderStatus.ACTIVE:  # resumed
+            apply_change_made_while_suspended(order, command.correlation_id, svc)
     return Outcome("billing-state", ",".join(sorted(changes)), str(account.id))
 
 

@@ -9,11 +9,19 @@ from eventsourcing.domain import Aggregate
 from application.app import VendorWrites, retry_on_conflict
 from application.commands import SyncOrderFromCrm
 from application.correlation import crm_id_for, link_ids
-from application.errors import CredentialsRevoked, OutcomeUnknown, PermanentError, PriceNotSold, RetryableError
+from application.errors import (
+    CredentialsRevoked,
+    IntegrationError,
+    OutcomeUnknown,
+    PermanentError,
+    PriceNotSold,
+    RetryableError,
+)
 from application.handlers.accounts import _record_failure
 from application.services import Outcome, Services
 from domain.account import Account
 from domain.canonical import BillingSubscription, OrderSnapshot, SubscriptionItem, SubscriptionRequest
+from domain.errors import DomainError
 from domain.order import Order, OrderStatus
 from domain.product import Product
 from domain.values import Money
@@ -218,3 +226,16 @@ def _followed_billing(order: Order, subscription: BillingSubscription, detail: s
     order.record_synced("crm-status", {"billing": subscription.billing_id}, cid, key)
     svc.app.save(order, *pending)
     return Outcome("cancelled", f"cancelled in billing: {detail}", str(order.id))
+
+
+def apply_change_made_while_suspended(order: Order, cid: str, svc: Services) -> None:
+    """Called once an order is active again. A CRM change made while it was suspended waited (ORDER_SUSPENDED:
+    billing amends active subscriptions only); its message was retried, and dead-lettered when the suspension
+    outlasted the retries, which it usually does (a customer pays days later). So the resume reads the CRM
+    order and applies what changed meanwhile. The resume is saved already: a failure here is logged, and
+    the dead letter's redrive or reconcile --repair remains."""
+    try:
+        sync_order_from_crm(SyncOrderFromCrm(order.crm_id, cid), svc)
+    except (IntegrationError, DomainError) as exc:
+        svc.log.warning("a CRM change waiting for the resume was not applied",
+                        extra={"crm_id": order.crm_id, "error": f"{type(exc).__name__}: {exc}"})

@@ -152,6 +152,7 @@ def test_a_change_that_waited_while_suspended_reaches_billing_in_one_repair_when
 def test_a_change_that_waited_while_suspended_reaches_billing_once_resumed(world):
     account_id, _ = _suspended_with_a_waiting_quantity_change(world)
     world.billing.set_payment_state(account_id, "current")
+    world.crm.fail_next(RetryableError("salesforce is down", code="503"))  # the resume cannot apply it itself
     handle(ApplyBillingTrigger("payment", "pay_2", account_id, "PaymentProcessed", "c2"), world.services)
     report = reconcile_orders(world.services, repair=True, correlation_id="rc")
     assert dict(report.counts) == {"quantity_mismatch": 1} and report.repaired == 1
@@ -203,3 +204,14 @@ def test_a_crm_product_concord_never_heard_of_is_found_and_repaired(world):
     assert dict(report.counts) == {"missing_in_billing": 1} and report.repaired == 1
     assert [p["sku"] for p in world.billing.products.values()] == ["GADGET"]
     assert dict(reconcile_products(world.services, repair=False, correlation_id="rc2").counts) == {}
+
+
+def test_a_subscription_on_another_billing_account_than_the_crm_orders_is_reported_not_moved(world):
+    world.new_account("001A")
+    world.new_account("001B")
+    world.product()
+    world.order(account="001A")
+    world.crm.put_order(replace(world.crm.orders["801O"], account_crm_id="001B"))  # moved in the CRM
+    writes = world.billing.writes
+    report = reconcile_orders(world.services, repair=True, correlation_id="rc")
+    assert dict(report.counts) == {"wrong_account": 1} and world.billing.writes == writes

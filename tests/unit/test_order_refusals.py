@@ -343,3 +343,57 @@ def test_a_worker_that_loses_the_version_race_on_an_amendment_leaves_billing_wit
 
     assert [i.quantity for i in ready.billing.subscriptions[subscription_id].items] == [5]
     assert ready.app.get_or_none(Order, "801O").lines[0]["quantity"] == 5
+
+
+# -- a CRM change made while the order was suspended --------------------------------------------------------
+
+
+def _suspended_with_a_waiting_change(world) -> tuple[str, str]:
+    world.order(quantity=2)
+    account_id = next(iter(world.billing.accounts))
+    world.billing.set_payment_state(account_id, "failed")
+    trigger(world, "payment", "pay_1", "PaymentFailed", account_id)
+    with pytest.raises(RetryableError, match="suspended"):  # retried, then dead-lettered: the customer pays later
+        world.order(quantity=7)
+    [subscription_id] = world.billing.subscriptions
+    return account_id, subscription_id
+
+
+def test_a_change_made_while_suspended_is_applied_by_the_resume_after_its_message_gave_up(ready):
+    account_id, subscription_id = _suspended_with_a_waiting_change(ready)
+    ready.billing.set_payment_state(account_id, "current")
+
+    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)  # no redelivery of the CRM change
+
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.ACTIVE and order.lines[0]["quantity"] == 7
+    assert [i.quantity for i in ready.billing.subscriptions[subscription_id].items] == [7]
+    assert [name for name, _ in _events(ready)][-4:] == ["Resumed", "Synced", "Amended", "Synced"]
+
+
+def test_a_resume_in_billing_applies_the_waiting_change_too(ready):
+    _, subscription_id = _suspended_with_a_waiting_change(ready)
+    ready.billing.resume_subscription(subscription_id, "clerk-resumes")
+    assert trigger(ready, "subscription", subscription_id, "SubscriptionChanged").action == "resume"
+    assert [i.quantity for i in ready.billing.subscriptions[subscription_id].items] == [7]
+
+
+def test_a_resume_with_no_waiting_change_amends_nothing(ready):
+    ready.order(quantity=2)
+    account_id = next(iter(ready.billing.accounts))
+    ready.billing.set_payment_state(account_id, "failed")
+    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    ready.billing.set_payment_state(account_id, "current")
+    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    assert ready.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
+    assert ready.billing.calls["amend_subscription"] == 0
+
+
+def test_a_waiting_change_billing_refuses_at_the_resume_leaves_the_resume_saved_and_the_reason_recorded(ready):
+    account_id, _ = _suspended_with_a_waiting_change(ready)
+    ready.billing.set_payment_state(account_id, "current")
+    ready.billing.fail_next(PermanentError("quantity above the plan's limit", code="LIMIT"),
+                            method="amend_subscription")
+    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    order = ready.app.get_or_none(Order, "801O")
+    assert order.status == OrderStatus.ACTIVE and order.last_sync["code"] == "LIMIT"
