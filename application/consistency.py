@@ -239,6 +239,11 @@ class _OrderCheck:
     def _subscription_against_crm(self, order: Order, snapshot: OrderSnapshot,
                                   subscription: BillingSubscription) -> None:
         crm_id, status = order.crm_id, snapshot.status.lower()
+        account = self.svc.app.get_or_none(Account, snapshot.account_crm_id)
+        if account is not None and account.billing_id not in (None, subscription.account_billing_id):
+            # Moving a subscription between accounts is billing's (and a person's) decision: reported only.
+            self.report.add("wrong_account", {"crm_id": crm_id, "crm_account": snapshot.account_crm_id,
+                                              "billing_account": subscription.account_billing_id})
         if status == "cancelled" and subscription.status in ("active", "suspended"):
             self._found("status_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid),
                         {"crm": "cancelled", "billing": subscription.status})
