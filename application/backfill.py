@@ -89,9 +89,9 @@ def run_backfill(svc: Services, entity: str, *, since: str | None, correlation_i
         job.counted(svc.crm.count_changed(entity, key or None))
     job.resume(now().isoformat())
     svc.app.save(job)
-    clock, run, costs = time.monotonic(), 0, [PAGE_CALLS[entity]]
+    clock, run, costs, first_page = time.monotonic(), 0, [PAGE_CALLS[entity]], job.pages
     redo = existing is not None  # the first page may be one a killed run had begun
-    while not job.done and (max_pages is None or job_pages(job, existing) < max_pages):
+    while not job.done and (max_pages is None or job.pages - first_page < max_pages):
         usage = svc.crm.api_usage()
         if usage is not None and usage.remaining - max(costs) < floor:
             return _pause(svc, job, "quota_floor", usage, floor, max(costs), now())
@@ -108,11 +108,6 @@ def run_backfill(svc: Services, entity: str, *, since: str | None, correlation_i
             progress(Progress(entity, job.loaded + failed, job.total, failed, run, time.monotonic() - clock,
                               svc.crm.api_usage()))
     return job
-
-
-def job_pages(job: Backfill, existing: Backfill | None) -> int:
-    """Pages done by this run (max_pages bounds a run, e.g. a test's simulated kill)."""
-    return job.pages - (existing.pages if existing is not None else 0)
 
 
 def _one_page(svc: Services, job: Backfill, entity: str, since: str, page_size: int, cid: str, redo: bool,
@@ -195,6 +190,8 @@ def estimate_resume(recent: list[tuple[str, int]], usage: ApiUsage, floor: int, 
     """When enough of THIS load's own calls will have left Salesforce's rolling 24 h window for one
     more page above the floor, assuming the org's other use stays level. None when this load's calls
     are not enough: Salesforce does not say when the org's other calls were made."""
+    if usage.limit <= 0:
+        return None  # the CRM did not say its usage
     need = usage.used - (usage.limit - floor - cost)
     if need <= 0:
         return at.isoformat()

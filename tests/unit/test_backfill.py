@@ -247,3 +247,14 @@ def test_a_resumed_load_of_orders_and_products_reads_no_record_again(world, monk
     # the records the killed runs had synced came again on the redone page, and matched concord
     assert world.crm.calls["get_product"] == 0 and world.crm.calls["get_order"] == 0
     assert all(world.app.get_or_none(Order, f"801{i:015d}").status == OrderStatus.ACTIVE for i in range(6))
+
+
+def test_max_pages_bounds_each_run_a_resumed_one_too(world):
+    _accounts(world, 7)
+    assert _run(world, "account", page_size=2, max_pages=1).pages == 1
+    assert _run(world, "account", page_size=2, max_pages=2).pages == 3
+    assert _run(world, "account", page_size=2).done
+
+
+def test_no_resume_estimate_without_a_reported_usage():
+    assert estimate_resume([("2026-11-22T10:00:00+00:00", 40)], ApiUsage(0, 0), 20, 2, NOW) is None
