@@ -10,6 +10,10 @@ endpoints under `/__sandbox/` (never part of any vendor API):
     POST /__sandbox/clock          {"advance_seconds": 86400}   moves the sandbox clock
     POST /__sandbox/reset          forget all state
     GET  /__sandbox/stats          request counts per route, faults injected
+
+In-process tests may also set `Sandbox.after_write(request, response)`: called after a vendor route
+answered a request that is not a GET, before the answer is sent (tests/chaos/local_stack kills the
+calling worker there: the vendor did the write, the caller never learns it).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     params: dict[str, str] = field(default_factory=dict)  # from the route pattern
+    peer: tuple[str, int] | None = None  # the caller's (host, port), as the socket says
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -192,6 +197,7 @@ class Sandbox:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._server: ThreadingHTTPServer | None = None
         self.lock = threading.RLock()  # guards the vendor state of subclasses
+        self.after_write: Callable[[Request, Response], None] | None = None  # see the module docstring
         self._register_admin()
 
     # -- routing ---------------------------------------------------------------------------
@@ -209,7 +215,10 @@ class Sandbox:
             if method == request.method:
                 request.params = match.groupdict()
                 self.stats[f"{method} {pattern.pattern}"] += 1
-                return handler(request)
+                response = handler(request)
+                if self.after_write is not None and method != "GET" and not request.path.startswith("/__sandbox/"):
+                    self.after_write(request, response)
+                return response
         return self.not_found(request, method_not_allowed=path_matched)
 
     # -- hooks for the vendor's own shapes -----------------------------------------------------
@@ -320,7 +329,8 @@ def _make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             request = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length),
+                              peer=(str(self.client_address[0]), int(self.client_address[1])))
             try:
                 response = sandbox.handle(request)
             except DropConnection:
