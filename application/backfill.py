@@ -38,6 +38,7 @@ QUOTA_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
 # A record waiting on another (an order before its account or products are loaded): a failure of that
 # record, reported; the load goes on. Other retryable errors (the vendor is down) stop the load.
 WAITING_CODES = frozenset({"ACCOUNT_PENDING", "PRODUCT_PENDING", "PRICE_PENDING", "ORDER_SUSPENDED"})
+ALL = "all"  # the load of every record (no --since)
 PAGE_CALLS = {"account": 1, "order": 2, "product": 2}  # CRM calls of a page before any is measured
 
 
@@ -63,9 +64,10 @@ class Progress:
 
 
 def normal_since(since: str | None) -> str:
-    """`since` as UTC ISO 8601 to the second ("" = everything), so equal moments name one load."""
-    if not since:
-        return ""
+    """`since` as UTC ISO 8601 to the second, so equal moments name one load; ALL without one (the
+    first CLI's key too: an account load it began goes on, its cursor is the same watermark)."""
+    if not since or since == ALL:
+        return ALL
     moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -86,7 +88,7 @@ def run_backfill(svc: Services, entity: str, *, since: str | None, correlation_i
         # After a pause the count is taken again: records changed meanwhile, and the usage the CRM
         # reported last is a day old (the answer carries today's). A run that starts knowing no
         # usage otherwise checks the floor from its first page's answer on.
-        job.counted(svc.crm.count_changed(entity, key or None))
+        job.counted(svc.crm.count_changed(entity, _since_filter(key)))
     job.resume(now().isoformat())
     svc.app.save(job)
     clock, run, costs, first_page = time.monotonic(), 0, [PAGE_CALLS[entity]], job.pages
@@ -113,7 +115,7 @@ def run_backfill(svc: Services, entity: str, *, since: str | None, correlation_i
 def _one_page(svc: Services, job: Backfill, entity: str, since: str, page_size: int, cid: str, redo: bool,
               now: Callable[[], datetime], before: ApiUsage | None, costs: list[int]) -> int:
     read_at = now()
-    page = _list(svc, entity)(since or None, job.cursor, page_size)
+    page = _list(svc, entity)(_since_filter(since), job.cursor, page_size)
     failed, examples = _load_page(svc, entity, page, read_at, cid, redo)
     after = svc.crm.api_usage()
     calls = after.used - before.used if after is not None and before is not None else 0
@@ -122,6 +124,10 @@ def _one_page(svc: Services, job: Backfill, entity: str, since: str, page_size: 
                    failed=dict(failed), examples=examples, calls=calls, at=now().isoformat())
     svc.app.save(job)
     return len(page.items)
+
+
+def _since_filter(key: str) -> str | None:
+    return None if key == ALL else key
 
 
 def _list(svc: Services, entity: str) -> Callable[[str | None, str | None, int], ChangedPage[Any]]:

@@ -201,9 +201,10 @@ def backfill(args: argparse.Namespace) -> int:
         bar.close()
     failed = sum(job.failed.values())
     usage = svc.crm.api_usage()
-    result = {"entity": job.entity, "since": job.since or None, "done": job.done, "loaded": job.loaded,
-              "failed": job.failed, "failed_examples": job.examples, "total_at_start": job.total, "pages": job.pages,
-              "paused": job.paused, "api_usage": {"used": usage.used, "limit": usage.limit} if usage else None}
+    result = {"entity": job.entity, "since": None if job.since == "all" else job.since, "done": job.done,
+              "loaded": job.loaded, "failed": job.failed, "failed_examples": job.examples,
+              "total_at_start": job.total, "pages": job.pages, "paused": job.paused,
+              "api_usage": {"used": usage.used, "limit": usage.limit} if usage else None}
     code = 75 if job.paused is not None else (1 if failed else 0)
     _print(args, {**result, "exit_code": code}, _backfill_summary(job, failed))
     return code

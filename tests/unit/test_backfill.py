@@ -132,7 +132,7 @@ def test_a_killed_load_resumes_at_its_checkpoint_and_redoes_at_most_one_page(wor
     with pytest.raises(SystemExit):
         _run(world, "account", page_size=3)
     monkeypatch.setattr(backfill_module, "handle", real)
-    job = world.app.get_or_none(Backfill, "account", "")
+    job = world.app.get_or_none(Backfill, "account", "all")
     assert job.pages == 2 and job.loaded == 6 and not job.done
     listed, counted = world.crm.calls["changed_accounts"], world.crm.calls["count_changed"]
     job = _run(world, "account", page_size=3)
@@ -150,7 +150,7 @@ def test_near_the_quota_floor_the_load_pauses_with_its_state_and_continues_later
     assert not job.done and job.pages == 2 and job.loaded == 6
     assert job.paused["reason"] == "quota_floor"
     assert (job.paused["used"], job.paused["limit"], job.paused["floor"]) == (3, 5, 2)
-    stored = world.app.get_or_none(Backfill, "account", "")
+    stored = world.app.get_or_none(Backfill, "account", "all")
     assert stored.paused == job.paused  # saved, not only in memory
     world.crm.daily_limit = 100  # the rolling window moved on
     job = _run(world, "account", page_size=3, floor=2)
@@ -172,7 +172,7 @@ def test_a_vendor_outage_stops_the_load_with_its_checkpoint(world):
     world.billing.fail_next(RetryableError("down", code="HTTP_503"), method="create_account")
     with pytest.raises(RetryableError):
         _run(world, "account", page_size=3)
-    assert world.app.get_or_none(Backfill, "account", "").pages == 0
+    assert world.app.get_or_none(Backfill, "account", "all").pages == 0
     assert _run(world, "account", page_size=3).done
 
 
@@ -187,7 +187,7 @@ def test_resume_estimate_is_when_this_loads_own_calls_leave_the_24h_window():
 
 
 def test_a_page_done_event_stored_before_the_new_fields_still_replays(world):
-    job = Backfill(entity="account", since="")
+    job = Backfill(entity="account", since="all")
     job.checkpoint("c1", 3, failed={"X": 1}, calls=2, at=NOW.isoformat())
     world.app.save(job)
     recorder = world.app.recorder
@@ -206,7 +206,7 @@ def test_a_page_done_event_stored_before_the_new_fields_still_replays(world):
 def test_since_names_one_load_whatever_its_spelling():
     assert normal_since("2026-01-01") == normal_since("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00Z"
     assert normal_since("2026-01-01T01:00:00+01:00") == "2026-01-01T00:00:00Z"
-    assert normal_since(None) == ""
+    assert normal_since(None) == normal_since("all") == "all"
 
 
 def test_an_account_created_in_billing_by_a_killed_run_is_adopted_not_created_again(world):
@@ -258,3 +258,13 @@ def test_max_pages_bounds_each_run_a_resumed_one_too(world):
 
 def test_no_resume_estimate_without_a_reported_usage():
     assert estimate_resume([("2026-11-22T10:00:00+00:00", 40)], ApiUsage(0, 0), 20, 2, NOW) is None
+
+
+def test_an_account_load_the_first_backfill_began_goes_on_from_its_cursor(world):
+    from application.backfill import backfill_accounts
+
+    _accounts(world, 6)
+    backfill_accounts(world.services, since="all", correlation_id="old", page_size=2, max_pages=1)
+    job = _run(world, "account", page_size=2)
+    assert job.done and job.loaded == 6 and job.pages == 3
+    assert world.crm.calls["changed_accounts"] == 2  # the two pages the first backfill had not done
