@@ -261,14 +261,18 @@ def classify_status(system: str, response: httpx.Response) -> IntegrationError |
         error_class = OutcomeUnknown if status == 598 else RetryableError
         return error_class(f"{system}: {text}", system=system, code="TRANSPORT")
     if status == 429 or status >= 500 or status == 408:
+        # RateLimit-Reset says when the rate window resets: a wait for a 429 only. Zuora sends it on every
+        # answer, so a 5xx read it as "retry in up to 60 s" (found by the local-stack chaos run).
+        hint = retry_after_seconds(response, ("Retry-After", "RateLimit-Reset") if status == 429 else ("Retry-After",))
         return RetryableError(f"{system} answered {status}: {text}", system=system, code=str(status),
-                              retry_after=retry_after_seconds(response))
+                              retry_after=hint)
     return PermanentError(f"{system} answered {status}: {text}", system=system, code=str(status))
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
+def retry_after_seconds(response: httpx.Response,
+                        names: tuple[str, ...] = ("Retry-After", "RateLimit-Reset")) -> float | None:
     """`Retry-After` (seconds) or the IETF `RateLimit-Reset` (seconds), whichever the vendor sent."""
-    for name in ("Retry-After", "RateLimit-Reset"):
+    for name in names:
         value = response.headers.get(name)
         if value is not None:
             try:
