@@ -14,7 +14,9 @@ default 150). Prints the figures and every disagreement left; no pass/fail.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import time
 
 from tests.chaos.local_stack.run import LocalChaosConfig, local_chaos_run
 
@@ -23,9 +25,13 @@ def main() -> None:
     changes = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     vendor = sys.argv[2] if len(sys.argv) > 2 else "zuora"
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else LocalChaosConfig.seed
+    # A SIGTERM (nohup'd run stopped, CI timeout) must still stop the stack and its worker processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.disable(logging.ERROR)  # one line per failed batch otherwise; the figures say it all
     config = LocalChaosConfig(changes=changes, vendor=vendor, seed=seed, drain_timeout_s=3600)
-    figures = local_chaos_run(config)
+    started = time.monotonic()
+    figures = local_chaos_run(config, progress=lambda message: print(
+        f"[{time.monotonic() - started:.0f} s] {message}", file=sys.stderr, flush=True))
     print(f"== chaos run on the local stack: {changes} changes, seed {seed}, {vendor} ==")
     print("\n".join(figures.lines()))
     for kind, found in sorted(figures.after.disagreements.items()):

@@ -90,6 +90,7 @@ class WorkerKiller:
         self.random_kills: Counter[str] = Counter()
         self.random_kills_after_write: Counter[str] = Counter()
         self.invocations_started: Counter[str] = Counter()
+        self.log: list[tuple[float, int, str, str]] = []  # (when, pid, function, after what)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._random_killer, name="chaos-killer", daemon=True)
@@ -136,6 +137,7 @@ class WorkerKiller:
             if kill:
                 self._countdown = self.period
                 self.after_write_kills[name] += 1
+                self.log.append((time.time(), pid, name, f"{request.method} {request.path}"))
         if kill:
             _kill(pid)
 
@@ -160,6 +162,7 @@ class WorkerKiller:
                 name, started = self.busy[pid]
                 after_write = self.last_write.get(pid, -1.0) >= started
                 self.random_kills[name] += 1
+                self.log.append((time.time(), pid, name, "random" + (" after a write" if after_write else "")))
                 if after_write:
                     self.random_kills_after_write[name] += 1
             _kill(pid)

@@ -40,7 +40,7 @@ from tests.chaos.local_stack.shuffle import ShufflingSink
 from tests.chaos.local_stack.sides import SIDES
 
 logger = logging.getLogger("concord.chaos.local")
-ROUND = 25  # changes between two looks at the backlog
+ROUND = 5  # changes between two looks at the backlog
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ class LocalChaosConfig:
     batch_size: int = 5
     visibility_s: int = 35
     products: int = 8
-    backlog: int = 80  # the people wait while more messages than this are queued
+    backlog: int = 25  # the people wait while more messages than this are queued (account, order, product)
+    interval_s: float = 0.25  # at least this long between two changes: events reach the queues meanwhile
     drain_timeout_s: float = 900.0
     shuffle_window_s: float = 0.5
 
@@ -76,6 +77,7 @@ class LocalFigures:
     changes: Counter[str] = field(default_factory=Counter)
     faults: dict[str, int] = field(default_factory=dict)
     kills: dict[str, Any] = field(default_factory=dict)
+    kill_log: list[tuple[float, int, str, str]] = field(default_factory=list)
     queues: dict[str, dict[str, int]] = field(default_factory=dict)
     shuffled: dict[str, int] = field(default_factory=dict)
     letters: list[DeadLetter] = field(default_factory=list)
@@ -180,22 +182,24 @@ class _Run:
         self.side.sandbox.set_faults(self.config.faults(2) if on else Faults())
 
     def idle(self) -> bool:
-        return self.salesforce.emitter._queue.unfinished_tasks == 0 and self.shuffler.idle() and self.side.idle()
+        return self.salesforce.emitter._queue.empty() and self.shuffler.idle() and self.side.idle()
 
     def pace(self) -> None:
         """People wait while the backlog is large: concord keeps up, the clerks see its subscriptions."""
         deadline = time.monotonic() + 300
         watched = {k: v for k, v in self.queues.items() if k in ("AccountQueue", "OrderQueue", "ProductQueue")}
         while sum(depths(self.sqs, watched).values()) > self.config.backlog and time.monotonic() < deadline:
-            time.sleep(2.0)
+            time.sleep(1.0)
 
     def drive(self) -> None:
         scenario = Scenario(self.rep, self.side, random.Random(self.config.seed + 7))
         scenario.seed_catalog(self.config.products)
         for number in range(self.config.changes):
             scenario.step()
+            time.sleep(self.config.interval_s)
             if number % ROUND == ROUND - 1:
                 self.pace()
+            if number % 100 == 99:
                 self.progress(f"{number + 1} changes made")
         self.figures.changes = scenario.applied
 
@@ -238,7 +242,7 @@ def local_chaos_run(config: LocalChaosConfig, state_dir: Path | None = None,
             seconds["drain"] = run.drain()
             run.progress(f"drained in {seconds['drain']} s; comparing, then ONE reconcile --repair")
             run.killer.disarm()
-            figures.kills = run.killer.figures()
+            figures.kills, figures.kill_log = run.killer.figures(), list(run.killer.log)
             figures.drift_before = agreement(run.rep, run.side, run.environment).summary()
             repair_started = time.monotonic()
             figures.reconcile = operator.run("reconcile", run.environment)
