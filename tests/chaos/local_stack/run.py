@@ -168,7 +168,7 @@ class _Run:
         self.shuffler = ShufflingSink(self.salesforce.emitter.sink, random.Random(config.seed + 3),  # type: ignore[arg-type]
                                       config.shuffle_window_s)
         self.salesforce.emitter.sink = self.shuffler
-        self.side = SIDES[config.vendor](self.stack.sandboxes)
+        self.side: Any = SIDES[config.vendor](self.stack.sandboxes)
         self.killer = WorkerKiller(self.stack.runtime.functions, vendor_port=self.side.sandbox.port,
                                    rate=config.kill_rate, random_every_s=config.random_kill_every_s,
                                    seed=config.seed + 5)

@@ -17,7 +17,7 @@ from tests.chaos.harness.zuora_side import ZuoraSide
 
 
 class LocalZuoraSide(ZuoraSide):
-    def __init__(self, sandboxes: Sandboxes) -> None:  # noqa: super().__init__ would start its own sandbox
+    def __init__(self, sandboxes: Sandboxes) -> None:  # no super().__init__(): it starts a sandbox of its own
         credentials = sandboxes.credentials["zuora"]
         self.sandbox = sandboxes.zuora
         self.url = self.sandbox.url
@@ -36,7 +36,7 @@ class LocalZuoraSide(ZuoraSide):
 
 
 class LocalStripeSide(StripeSide):
-    def __init__(self, sandboxes: Sandboxes) -> None:  # noqa: super().__init__ would start its own sandbox
+    def __init__(self, sandboxes: Sandboxes) -> None:  # no super().__init__(): it starts a sandbox of its own
         self.sandbox = sandboxes.stripe
         self.url = self.sandbox.url
         self.sandbox.rate.limit = 100_000  # as the harness: the injected 429s are the throttling measured
@@ -50,4 +50,4 @@ class LocalStripeSide(StripeSide):
         self.clerk.close()
 
 
-SIDES = {"zuora": LocalZuoraSide, "stripe": LocalStripeSide}
+SIDES: dict[str, type[LocalZuoraSide] | type[LocalStripeSide]] = {"zuora": LocalZuoraSide, "stripe": LocalStripeSide}
