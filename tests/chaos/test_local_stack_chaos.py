@@ -11,14 +11,14 @@ stream-fed outbox relay, EventBridge), under chaos:
     the runtime starts a new execution environment for the next batch, as Lambda does.
 
 People make the changes over the vendors' APIs (tests/chaos/harness/scenario.py). Once the queues
-drained, ONE reconcile --repair (product, account, order) runs in an operator process; then
+drained, ONE `concord reconcile --repair --entity all` runs (the real CLI, its own process); then
 Salesforce and billing are compared over their APIs and every DLQ message is read.
 
 One test for the whole run (one stack: with `pytest -n 2` a module-scoped fixture could start a stack in
 each xdist worker). Its hard checks come first; a disagreement left only of the kinds below, each
 caused by an open bug another change is fixing, marks it xfail (non-strict) naming the cause.
 
-CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 150: about 3 minutes here on 2 shared cores),
+CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 120: 3 to 4 minutes here on 2 shared cores),
 CONCORD_LOCAL_CHAOS_VENDOR picks the billing vendor (zuora, default; stripe);
 benchmarks/chaos_local.py runs the 2,000-change version and prints the same figures.
 """
@@ -31,7 +31,7 @@ import pytest
 
 from tests.chaos.local_stack.run import LocalChaosConfig, LocalFigures, local_chaos_run
 
-CHANGES = int(os.environ.get("CONCORD_LOCAL_CHAOS_CHANGES", "150"))
+CHANGES = int(os.environ.get("CONCORD_LOCAL_CHAOS_CHANGES", "120"))
 VENDOR = os.environ.get("CONCORD_LOCAL_CHAOS_VENDOR", "zuora")
 
 DUPLICATES = ("duplicate_billing_accounts", "orphan_billing_accounts", "duplicate_subscriptions",

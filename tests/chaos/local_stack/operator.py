@@ -2,13 +2,11 @@
 (CONCORD_* and AWS_*, as `concord` reads it from .concord/dev.json): concord's wiring builds its
 clients once per process from that environment, so this never runs inside the test process.
 
-    python -m tests.chaos.local_stack.operator reconcile          ONE reconcile --repair: product,
-                                                                  account, order (each needs the one
-                                                                  before), printed as JSON
+    cli_reconcile(environment)        ONE `concord reconcile --repair --entity all --json` (product,
+                                      account, order: each needs the one before), the real CLI
     python -m tests.chaos.local_stack.operator orders < ids.json  concord's status of each order
-
-`concord reconcile --repair` runs the same application.consistency functions on the same wiring
-(infrastructure.container); its --entity order|product is being added, so this calls them directly.
+    python -m tests.chaos.local_stack.operator reconcile          the same reconcile through
+                                      application.consistency's functions (before the CLI had --entity)
 """
 
 from __future__ import annotations
@@ -56,19 +54,38 @@ def orders(ids: list[str]) -> dict[str, str | None]:
     return statuses
 
 
-def run(command: str, environment: Mapping[str, str], payload: Any = None, *, timeout_s: float = 900) -> Any:
-    """Run one operator command in its own process; its JSON answer."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("CONCORD_", "AWS_"))}
+def _environment(environment: Mapping[str, str]) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CONCORD_", "AWS_"))}
     env.update(environment)
     env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run(command: str, environment: Mapping[str, str], payload: Any = None, *, timeout_s: float = 900) -> Any:
+    """Run one operator command in its own process; its JSON answer."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.chaos.local_stack.operator", command],
-        input=json.dumps(payload), capture_output=True, text=True, timeout=timeout_s, env=env, cwd=ROOT,
-        check=False)
+        input=json.dumps(payload), capture_output=True, text=True, timeout=timeout_s,
+        env=_environment(environment), cwd=ROOT, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"operator {command} failed ({done.returncode}): {done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cli_reconcile(environment: Mapping[str, str], workdir: Path, *, timeout_s: float = 1800) -> dict[str, Any]:
+    """`concord reconcile --repair --entity all --json` as an operator types it, against the stack.
+    Run in `workdir` (no .concord/dev.json of another stack there); exit 1 only says drift was left."""
+    done = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "reconcile", "--repair", "--entity", "all", "--json"],
+        capture_output=True, text=True, timeout=timeout_s, env=_environment(environment), cwd=workdir,
+        check=False)
+    start = done.stdout.find("{")
+    if done.returncode not in (0, 1) or start < 0:
+        raise RuntimeError(f"concord reconcile failed ({done.returncode}): {done.stderr[-3000:]}")
+    reports: dict[str, Any] = json.loads(done.stdout[start:])
+    return {entity: {"counts": report["counts"], "repaired": report["repaired"], "records": report["records"],
+                     "examples": {k: v[:2] for k, v in report["examples"].items()}}
+            for entity, report in reports.items()}
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ process per function, SQS event source mappings, the DynamoDB event store, the o
    edits, orders, activations, quantity amendments, price and product changes in Salesforce; clerk
    cancellations and payment outcomes in billing), paced so the queues' backlog stays bounded.
 3. Wait until every service queue is empty, disarm the killer, compare both systems (drift before).
-4. ONE reconcile --repair (product, account, order) in an operator process, still under faults;
+4. ONE `concord reconcile --repair --entity all` (the real CLI, in its own process), still under faults;
    faults off, drain again, compare both systems directly over their APIs, list every DLQ message.
 """
 
@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tests.chaos.local_stack.operator as operator
 from infrastructure.local.stack import LocalStack
 from infrastructure.sandboxes.base import Faults
 from tests.chaos.harness.actors import SalesRep
 from tests.chaos.harness.scenario import Scenario
 from tests.chaos.harness.verify import Agreement, compare_accounts, compare_orders, compare_products
-from tests.chaos.local_stack import operator
 from tests.chaos.local_stack.killer import WorkerKiller
 from tests.chaos.local_stack.queues import DeadLetter, dead_letters, depths, drain, shorten_visibility
 from tests.chaos.local_stack.shuffle import ShufflingSink
@@ -148,6 +148,7 @@ def agreement(rep: SalesRep, side: Any, environment: dict[str, str]) -> Agreemen
 class _Run:
     def __init__(self, config: LocalChaosConfig, state_dir: Path, progress: Callable[[str], None]) -> None:
         self.config, self.figures, self.progress = config, LocalFigures(vendor=config.vendor), progress
+        self.workdir = state_dir
         self.stack = LocalStack(vendor=config.vendor, state_dir=state_dir).start()
         try:
             self._prepare(config)
@@ -245,7 +246,7 @@ def local_chaos_run(config: LocalChaosConfig, state_dir: Path | None = None,
             figures.kills, figures.kill_log = run.killer.figures(), list(run.killer.log)
             figures.drift_before = agreement(run.rep, run.side, run.environment).summary()
             repair_started = time.monotonic()
-            figures.reconcile = operator.run("reconcile", run.environment)
+            figures.reconcile = operator.cli_reconcile(run.environment, run.workdir)
             seconds["reconcile"] = round(time.monotonic() - repair_started, 1)
             run.chaos(False)
             run.progress(f"reconciled in {seconds['reconcile']} s; draining what the repairs set off")
