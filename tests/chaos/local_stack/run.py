@@ -238,7 +238,7 @@ def local_chaos_run(config: LocalChaosConfig, state_dir: Path | None = None,
             run.chaos(True)
             run.killer.start()
             run.drive()
-            seconds["changes"] = round(time.monotonic() - started, 1)
+            seconds["changes"] = round(time.monotonic() - started - seconds["stack_start"], 1)
             run.progress("changes done; draining the queues")
             seconds["drain"] = run.drain()
             run.progress(f"drained in {seconds['drain']} s; comparing, then ONE reconcile --repair")
