@@ -71,6 +71,7 @@ def test_after_chaos_on_the_local_stack_and_one_reconcile_the_systems_agree(
     assert figures.faults["5xx"] > 0 and figures.faults["429"] > 0
     assert figures.faults["events_dropped"] + figures.faults["events_duplicated"] > 0
     assert figures.kills["killed_after_a_vendor_write"] > 0
+    assert figures.shuffled["moved"] > 0 and figures.shuffled["errors"] == 0
     assert sum(q["returned"] for q in figures.queues.values()) + figures.kills["killed"] > 0
     assert figures.after.counts["crm_accounts"] > 0 and figures.after.counts["subscriptions"] > 0
 
