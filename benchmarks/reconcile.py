@@ -14,8 +14,9 @@ Each page size runs with the batched billing read (BillingGateway.get_accounts: 
 (`PerRecordReads` below turns get_accounts back into get_account calls), unless --no-per-record.
 Zuora requests are counted on the client by kind (batched read, single read, listing) and on the
 sandbox by route.
+`--only-per-record` runs the baseline alone (at the first page size), for a separate run at large N.
 `--untraced` runs without tracemalloc (which slows Python several times): wall time and requests only.
-    .venv/bin/python benchmarks/reconcile.py [--no-per-record] [--untraced] [records ...]
+    .venv/bin/python benchmarks/reconcile.py [--no-per-record|--only-per-record] [--untraced] [records ...]
                                                                    (default: 10000 100000)
 """
 
@@ -186,14 +187,14 @@ def _run(svc: Any, urls: dict[str, str], page: int, label: str, traced: bool) ->
             "drift": dict(report.counts)}
 
 
-def measure(records: int, per_record: bool = True, traced: bool = True) -> None:
+def measure(records: int, per_record: bool = True, traced: bool = True, only_per_record: bool = False) -> None:
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(target=_serve, args=(records, child), daemon=True)
     server.start()
     urls, links = parent.recv()
     svc = _services(urls, links)
     _count_zuora_calls()
-    runs = [(page, "batched", svc) for page in PAGES]
+    runs = [] if only_per_record else [(page, "batched", svc) for page in PAGES]
     if per_record:
         runs.append((PAGES[0], "per-record", replace(svc, billing=PerRecordReads(svc.billing))))
     results = {}
@@ -206,7 +207,7 @@ def measure(records: int, per_record: bool = True, traced: bool = True) -> None:
             f"{dict(result['requests'])}; zuora by kind {dict(result['zuora'])}; drift {result['drift']}",
             flush=True,
         )
-    if per_record:
+    if per_record and not only_per_record:
         old, new = results[(PAGES[0], "per-record")], results[(PAGES[0], "batched")]
         print(f"records {records:>7} page {PAGES[0]}: per-record / batched = "
               f"{old['wall'] / new['wall']:.2f}x wall, "
@@ -218,4 +219,5 @@ def measure(records: int, per_record: bool = True, traced: bool = True) -> None:
 if __name__ == "__main__":
     flags = [a for a in sys.argv[1:] if a.startswith("--")]
     for size in [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [10_000, 100_000]:
-        measure(size, per_record="--no-per-record" not in flags, traced="--untraced" not in flags)
+        measure(size, per_record="--no-per-record" not in flags, traced="--untraced" not in flags,
+                only_per_record="--only-per-record" in flags)
