@@ -21,6 +21,10 @@ class SyncOrderFromCrm:
 
     order_crm_id: str
     correlation_id: str
+    # Reconcile's repair of a subscription whose quantities differ from the CRM's while concord already
+    # holds the CRM's lines (a clerk edited billing, or a late write of a killed worker): billing is read,
+    # and amended back to the CRM's lines only if it still differs.
+    amend_billing: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
@@ -20,7 +21,7 @@ from application.errors import (
 from application.handlers.accounts import _record_failure
 from application.services import Outcome, Services
 from domain.account import Account
-from domain.canonical import BillingSubscription, OrderSnapshot, SubscriptionItem, SubscriptionRequest
+from domain.canonical import BillingSubscription, OrderLine, OrderSnapshot, SubscriptionItem, SubscriptionRequest
 from domain.errors import DomainError
 from domain.order import Order, OrderStatus
 from domain.product import Product
@@ -56,6 +57,10 @@ def _sync(command: SyncOrderFromCrm, svc: Services, writes: VendorWrites) -> Out
         return _cancel(order, snapshot, cid, svc, pending)
     if order.status == OrderStatus.ACTIVE and (order.differs_from(snapshot) or writes.may_be_stale):
         return _amend(order, snapshot, cid, svc, pending, writes)
+    if order.status == OrderStatus.ACTIVE and command.amend_billing and order.subscription:
+        billed = svc.billing.get_subscription(str(order.subscription["id"]))
+        if _quantities(billed.items) != _quantities(snapshot.lines):
+            return _amend(order, snapshot, cid, svc, pending, writes, billing_version=billed.version)
     if order.status == OrderStatus.SUSPENDED and order.differs_from(snapshot):
         # Billing amends active subscriptions only: the change waits for the resume (the queue
         # retries it, then keeps it in the DLQ with this reason for a redrive), never dropped.
@@ -166,15 +171,26 @@ def _activated(order: Order, account: Account, subscription: BillingSubscription
     return Outcome(action, subscription.number, str(order.id))
 
 
+def _quantities(lines: Iterable[SubscriptionItem] | Iterable[OrderLine]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return totals
+
+
 def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate],
-           writes: VendorWrites) -> Outcome:
+           writes: VendorWrites, billing_version: str | None = None) -> Outcome:
     """Two workers may amend one order at once: each writes to billing BEFORE the store's version race, so
     the loser's older lines may land after the winner's. The loser's retry then pushes the stored (the
     winner's, the CRM's latest) lines again under a key of its own, even when it finds nothing newer."""
     account = _billing_account(order, svc)
     lines = [line.to_dict() for line in snapshot.lines]
-    key = (writes.repush_key(order, "amend-subscription", lines) if writes.may_be_stale
-           else order.idempotency_key("amend-subscription", lines))
+    if writes.may_be_stale:
+        key = writes.repush_key(order, "amend-subscription", lines)
+    elif billing_version is not None:  # billing moved away from lines concord already sent: a new request
+        key = order.idempotency_key("amend-subscription", {"lines": lines, "billing_version": billing_version})
+    else:
+        key = order.idempotency_key("amend-subscription", lines)
     writes.record(key)
     try:
         subscription = svc.billing.amend_subscription(order.subscription["id"],

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from types import SimpleNamespace
 
@@ -16,7 +17,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.aws.outbox import envelope
 from application.app import history
-from application.commands import ApplyBillingTrigger
+from application.commands import ApplyBillingTrigger, SyncOrderFromCrm
 from application.consistency import reconcile_orders
 from application.errors import PermanentError, RetryableError
 from application.handlers import handle
@@ -397,3 +398,37 @@ def test_a_waiting_change_billing_refuses_at_the_resume_leaves_the_resume_saved_
     trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
     order = ready.app.get_or_none(Order, "801O")
     assert order.status == OrderStatus.ACTIVE and order.last_sync["code"] == "LIMIT"
+
+
+def _billed(world) -> list[int]:
+    return [item.quantity for sub in world.billing.subscriptions.values() for item in sub.items]
+
+
+def test_a_repair_amends_billing_back_to_the_crm_lines_concord_already_holds(world):
+    world.new_account()
+    world.product()
+    world.order(quantity=5)
+    [sub_id] = world.billing.subscriptions
+    clerk = dataclasses.replace(world.billing.subscriptions[sub_id].items[0], quantity=3)
+    world.billing.subscriptions[sub_id] = dataclasses.replace(world.billing.subscriptions[sub_id], items=(clerk,))
+    assert handle(SyncOrderFromCrm("801O", "c1"), world.services).action == "noop"  # the normal sync: nothing new
+    assert _billed(world) == [3]
+    outcome = handle(SyncOrderFromCrm("801O", "c2", amend_billing=True), world.services)
+    assert outcome.action == "amended" and _billed(world) == [5]
+    writes = world.billing.writes
+    assert handle(SyncOrderFromCrm("801O", "c3", amend_billing=True), world.services).action == "noop"
+    assert world.billing.writes == writes  # billing agrees now: a read, no write
+
+
+def test_a_second_clerk_edit_after_a_repair_is_repaired_under_a_new_key(world):
+    world.new_account()
+    world.product()
+    world.order(quantity=5)
+    [sub_id] = world.billing.subscriptions
+    for quantity in (3, 4):  # the same CRM lines asked for twice: each repair is a request of its own
+        edited = dataclasses.replace(world.billing.subscriptions[sub_id].items[0], quantity=quantity)
+        world.billing.subscriptions[sub_id] = dataclasses.replace(world.billing.subscriptions[sub_id],
+                                                                  items=(edited,),
+                                                                  version=f"clerk-{quantity}")
+        handle(SyncOrderFromCrm("801O", f"c{quantity}", amend_billing=True), world.services)
+        assert _billed(world) == [5]
