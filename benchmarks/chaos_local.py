@@ -6,7 +6,7 @@ after a billing write and at random moments. Then ONE reconcile --repair and a d
 Salesforce and billing over their APIs, and every DLQ message with its reason.
 
 CI runs the same thing smaller (tests/chaos/test_local_stack_chaos.py, CONCORD_LOCAL_CHAOS_CHANGES,
-default 120). Prints the figures and every disagreement left; no pass/fail.
+default 100). Prints the figures and every disagreement left; no pass/fail.
     PYTHONPATH=. .venv/bin/python benchmarks/chaos_local.py [changes] [zuora|stripe] [seed]
 (it reuses tests/chaos/local_stack and tests/chaos/harness; a 2,000-change run takes tens of minutes)
 """

@@ -18,7 +18,8 @@ One test for the whole run (one stack: with `pytest -n 2` a module-scoped fixtur
 each xdist worker). Its hard checks come first; a disagreement left only of the kinds below, each
 caused by an open bug another change is fixing, marks it xfail (non-strict) naming the cause.
 
-CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 120: 3 to 4 minutes here on 2 shared cores),
+CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 100: the pipeline does about half a change a second on 2
+cores shared with other work, so 128 changes took 6 min here with a second stack running beside it),
 CONCORD_LOCAL_CHAOS_VENDOR picks the billing vendor (zuora, default; stripe);
 benchmarks/chaos_local.py runs the 2,000-change version and prints the same figures.
 """
@@ -31,7 +32,7 @@ import pytest
 
 from tests.chaos.local_stack.run import LocalChaosConfig, LocalFigures, local_chaos_run
 
-CHANGES = int(os.environ.get("CONCORD_LOCAL_CHAOS_CHANGES", "120"))
+CHANGES = int(os.environ.get("CONCORD_LOCAL_CHAOS_CHANGES", "100"))
 VENDOR = os.environ.get("CONCORD_LOCAL_CHAOS_VENDOR", "zuora")
 
 DUPLICATES = ("duplicate_billing_accounts", "orphan_billing_accounts", "duplicate_subscriptions",
@@ -50,7 +51,8 @@ OPEN_BUGS = {
 
 
 def _run() -> LocalFigures:
-    return local_chaos_run(LocalChaosConfig(changes=CHANGES, vendor=VENDOR))
+    # One kill in 50 billing writes (100 in the benchmark): a small run still kills after a write.
+    return local_chaos_run(LocalChaosConfig(changes=CHANGES, vendor=VENDOR, kill_rate=0.02))
 
 
 @pytest.mark.slow
