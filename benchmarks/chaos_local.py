@@ -8,7 +8,8 @@ Salesforce and billing over their APIs, and every DLQ message with its reason.
 CI runs the same thing smaller (tests/chaos/test_local_stack_chaos.py, CONCORD_LOCAL_CHAOS_CHANGES,
 default 100). Prints the figures and every disagreement left; no pass/fail.
     PYTHONPATH=. .venv/bin/python benchmarks/chaos_local.py [changes] [zuora|stripe] [seed]
-(it reuses tests/chaos/local_stack and tests/chaos/harness; a 2,000-change run takes tens of minutes)
+(it reuses tests/chaos/local_stack and tests/chaos/harness; a 2,000-change run takes over an hour here.
+`kill -USR1 <pid>` stops making changes: the run then drains, repairs, compares and prints what it made.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import sys
 import time
 
-from tests.chaos.local_stack.run import LocalChaosConfig, local_chaos_run
+from tests.chaos.local_stack.run import STOP_CHANGES, LocalChaosConfig, local_chaos_run
 
 
 def main() -> None:
@@ -27,6 +28,7 @@ def main() -> None:
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else LocalChaosConfig.seed
     # A SIGTERM (nohup'd run stopped, CI timeout) must still stop the stack and its worker processes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGUSR1, lambda *_: STOP_CHANGES.set())  # stop changing; drain, repair, compare
     logging.disable(logging.ERROR)  # one line per failed batch otherwise; the figures say it all
     config = LocalChaosConfig(changes=changes, vendor=vendor, seed=seed, drain_timeout_s=3600)
     started = time.monotonic()

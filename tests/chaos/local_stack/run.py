@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,6 +41,9 @@ from tests.chaos.local_stack.shuffle import ShufflingSink
 from tests.chaos.local_stack.sides import SIDES
 
 logger = logging.getLogger("concord.chaos.local")
+# Set (benchmarks/chaos_local.py does on SIGUSR1) to stop making changes: the run drains, repairs and
+# compares what was made so far, so a long run cut short still prints its figures.
+STOP_CHANGES = threading.Event()
 ROUND = 5  # changes between two looks at the backlog
 
 
@@ -196,6 +200,9 @@ class _Run:
         scenario = Scenario(self.rep, self.side, random.Random(self.config.seed + 7))
         scenario.seed_catalog(self.config.products)
         for number in range(self.config.changes):
+            if STOP_CHANGES.is_set():
+                self.progress(f"asked to stop making changes after {number}")
+                break
             scenario.step()
             time.sleep(self.config.interval_s)
             if number % ROUND == ROUND - 1:
