@@ -256,15 +256,16 @@ class _OrderCheck:
             if subscription.status != "active":  # billing amends active subscriptions only
                 self.report.add("waiting_while_suspended", {"crm_id": crm_id, **example})
             else:
-                self._found("quantity_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid), example)
+                self._found("quantity_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid, amend_billing=True),
+                            example)
                 if self.repair:
                     self._check_repaired(crm_id, subscription.billing_id, wanted)
         elif order.status == OrderStatus.ACTIVE and order.differs_from(snapshot):
             self._found("field_mismatch", crm_id, SyncOrderFromCrm(crm_id, self.cid))
 
     def _check_repaired(self, crm_id: str, billing_id: str, wanted: dict[str, int]) -> None:
-        """An amendment follows a CRM change concord has not applied; when concord already holds the
-        CRM's lines (a worker lost the race after its billing write), the normal sync amends nothing."""
+        """The repair amends billing back to the CRM's lines even when concord already holds them (a clerk's
+        edit, a killed worker's late write); what billing still shows after it is reported unrepaired."""
         after = _billing_quantities(self.svc.billing.get_subscription(billing_id))
         if after != wanted:
             self.report.add("unrepaired", {"crm_id": crm_id, "billing": after, "crm": wanted,

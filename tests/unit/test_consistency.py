@@ -183,16 +183,6 @@ def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_repor
                                                        "billing": {"WIDGET": 3}}
 
 
-FORCED_AMEND = (
-    "open, application/handlers/orders.py + commands.py: the normal order sync amends only a CRM change "
-    "concord has not applied, so when concord already holds the CRM's lines (a worker lost the race after "
-    "its billing write, or a billing clerk edited the quantity) reconcile --repair reports it `unrepaired`. "
-    "Needs SyncOrderFromCrm(..., amend=True) making _sync amend an ACTIVE order even when it does not "
-    "differ from the snapshot, and application/consistency.py passing it with a quantity_mismatch repair."
-)
-
-
-@pytest.mark.xfail(reason=FORCED_AMEND, raises=AssertionError, strict=True)
 def test_repair_amends_billing_back_to_the_crm_quantity_concord_already_holds(world):
     world.new_account()
     world.product()

@@ -161,5 +161,5 @@ def test_a_record_the_repair_cannot_read_is_reported_and_the_run_goes_on(world):
     world.order("801P")
     world.billing.fail_next(RetryableError("billing is down", code="503"), method="get_subscription")
     report = reconcile_orders(world.services, repair=True, correlation_id="rc")
-    assert report.counts["repair_failed"] == 1 and report.records["crm"] == 2
-    assert "billing is down" in report.examples["repair_failed"][0]["reason"]
+    assert report.counts["check_failed"] == 1 and report.records["crm"] == 2  # the read failed: not compared
+    assert "billing is down" in report.examples["check_failed"][0]["reason"]
