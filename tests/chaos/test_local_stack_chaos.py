@@ -42,7 +42,6 @@ DUPLICATES = ("duplicate_billing_accounts", "orphan_billing_accounts", "duplicat
 OPEN_BUGS = {
     "account_field_mismatch": "lost version race on accounts (billing keeps the loser's older values) and "
                               "a CRM value billing never received is not drift for the reconcile",
-    "account_missing_in_billing": "a CRM account billing never received and the reconcile did not create",
     "product_name_mismatch": "lost version race on products (the port cannot read billing's catalog back)",
     "product_price_mismatch": "lost version race on products (the port cannot read billing's catalog back)",
     "order_status_mismatch": "an order found cancelled on retry is recorded active (find_subscription)",
