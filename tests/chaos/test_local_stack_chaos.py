@@ -18,8 +18,8 @@ One test for the whole run (one stack: with `pytest -n 2` a module-scoped fixtur
 each xdist worker). Its hard checks come first; a disagreement left only of the kinds below, each
 caused by an open bug another change is fixing, marks it xfail (non-strict) naming the cause.
 
-CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 100: the pipeline does about half a change a second on 2
-cores shared with other work, so 128 changes took 6 min here with a second stack running beside it),
+CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 100: about 4.5 min here, most of it the chaos tail: killed
+batches come back after 35 s, a Zuora 429 makes a worker wait past its timeout; see benchmarks/README.md),
 CONCORD_LOCAL_CHAOS_VENDOR picks the billing vendor (zuora, default; stripe);
 benchmarks/chaos_local.py runs the 2,000-change version and prints the same figures.
 """
