@@ -15,8 +15,9 @@ drained, ONE `concord reconcile --repair --entity all` runs (the real CLI, its o
 Salesforce and billing are compared over their APIs and every DLQ message is read.
 
 One test for the whole run (one stack: with `pytest -n 2` a module-scoped fixture could start a stack in
-each xdist worker). Its hard checks come first; a disagreement left only of the kinds below, each
-caused by an open bug another change is fixing, marks it xfail (non-strict) naming the cause.
+each xdist worker). It fails on any disagreement left after the repair, but one: a quantity change that
+waits for the payment resuming its suspended subscription (billing amends active subscriptions only,
+DESIGN §3).
 
 CONCORD_LOCAL_CHAOS_CHANGES sizes it (default 100: about 4.5 min here, most of it the chaos tail: killed
 batches come back after 35 s, a Zuora 429 makes a worker wait past its timeout; see benchmarks/README.md),
@@ -37,16 +38,7 @@ VENDOR = os.environ.get("CONCORD_LOCAL_CHAOS_VENDOR", "zuora")
 
 DUPLICATES = ("duplicate_billing_accounts", "orphan_billing_accounts", "duplicate_subscriptions",
               "subscription_without_activated_order")
-# Disagreement kinds an open bug explains (the in-process run reproduces each deterministically:
-# tests/chaos/test_chaos.py). Anything else left after the repair fails the test.
-OPEN_BUGS = {
-    "account_field_mismatch": "lost version race on accounts (billing keeps the loser's older values) and "
-                              "a CRM value billing never received is not drift for the reconcile",
-    "product_name_mismatch": "lost version race on products (the port cannot read billing's catalog back)",
-    "product_price_mismatch": "lost version race on products (the port cannot read billing's catalog back)",
-    "order_status_mismatch": "an order found cancelled on retry is recorded active (find_subscription)",
-    "subscription_quantity_mismatch": "the order reconcile does not repair quantities",
-}
+WAITING = {"quantity_waiting_while_suspended"}
 
 
 def _run() -> LocalFigures:
@@ -82,10 +74,6 @@ def test_after_chaos_on_the_local_stack_and_one_reconcile_the_systems_agree(
     assert figures.unlabelled_dead_letters == []
     assert not figures.after.disagreements.get("order_rejected_by_billing")
 
-    # Agreement on every shared field; what is left must be explained by an open bug, else it fails.
-    left = {kind: found for kind, found in figures.after.disagreements.items() if found}
-    unexplained = {kind: found[:5] for kind, found in left.items() if kind not in OPEN_BUGS}
-    assert unexplained == {}
-    if left:
-        pytest.xfail("left after one reconcile --repair, each from an open bug: "
-                     + "; ".join(f"{kind} x{len(found)} ({OPEN_BUGS[kind]})" for kind, found in sorted(left.items())))
+    # Agreement on every shared field.
+    left = {kind: found[:5] for kind, found in figures.after.disagreements.items() if found and kind not in WAITING}
+    assert left == {}
