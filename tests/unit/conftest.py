@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import date
 from decimal import Decimal
@@ -9,7 +10,7 @@ import pytest
 from adapters.memory.billing import MemoryBilling
 from adapters.memory.crm import MemoryCrm
 from application.app import ConcordApp
-from application.commands import SyncAccountFromCrm, SyncOrderFromCrm, SyncProductFromCrm
+from application.commands import ApplyBillingTrigger, SyncAccountFromCrm, SyncOrderFromCrm, SyncProductFromCrm
 from application.handlers import handle
 from application.services import Services
 from domain.canonical import OrderLine, OrderSnapshot, PriceSpec, ProductSnapshot
@@ -56,7 +57,27 @@ class World:
         self.crm.put_order(snapshot)
         return handle(SyncOrderFromCrm(crm_id, "corr-o"), self.services)
 
+    def trigger(self, object_type: str, object_id: str, event_name: str, account_id: str | None = None):
+        """A billing callout or webhook, as the gateway turns it into a command."""
+        return handle(ApplyBillingTrigger(object_type, object_id, account_id, event_name, "corr-b"), self.services)
+
+    def clerk_sets_quantity(self, quantity: int, version: str | None = None) -> None:
+        """A billing clerk edits the only subscription's first item in billing, behind concord's back."""
+        [billing_id] = self.billing.subscriptions
+        subscription = self.billing.subscriptions[billing_id]
+        item = dataclasses.replace(subscription.items[0], quantity=quantity)
+        self.billing.subscriptions[billing_id] = dataclasses.replace(
+            subscription, items=(item, *subscription.items[1:]), version=version or subscription.version)
+
 
 @pytest.fixture
 def world() -> World:
     return World()
+
+
+@pytest.fixture
+def ready(world: World) -> World:
+    """An account in billing and a product with its price: an order can be activated."""
+    world.new_account()
+    world.product()
+    return world

@@ -173,10 +173,7 @@ def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_repor
     world.new_account()
     world.product()
     world.order(quantity=5)
-    [subscription_id] = world.billing.subscriptions
-    older = replace(world.billing.subscriptions[subscription_id].items[0], quantity=3)
-    world.billing.subscriptions[subscription_id] = replace(world.billing.subscriptions[subscription_id],
-                                                           items=(older,))
+    world.clerk_sets_quantity(3)
     report = reconcile_orders(world.services, repair=False, correlation_id="rc")
     assert dict(report.counts) == {"quantity_mismatch": 1}
     assert report.examples["quantity_mismatch"][0] == {"crm_id": "801O", "crm": {"WIDGET": 5},
@@ -187,10 +184,7 @@ def test_repair_amends_billing_back_to_the_crm_quantity_concord_already_holds(wo
     world.new_account()
     world.product()
     world.order(quantity=5)
-    [subscription_id] = world.billing.subscriptions
-    older = replace(world.billing.subscriptions[subscription_id].items[0], quantity=3)
-    world.billing.subscriptions[subscription_id] = replace(world.billing.subscriptions[subscription_id],
-                                                           items=(older,))
+    world.clerk_sets_quantity(3)
     report = reconcile_orders(world.services, repair=True, correlation_id="rc")
     assert "unrepaired" not in report.counts
     assert _quantities(world) == [[5]]

@@ -6,22 +6,9 @@ from datetime import date
 
 import pytest
 
-from application.commands import ApplyBillingTrigger
 from application.errors import OutcomeUnknown, PermanentError, RetryableError
-from application.handlers import handle
 from domain.order import Order, OrderStatus
 from domain.product import Product
-
-
-@pytest.fixture
-def ready(world):
-    world.new_account()
-    world.product()
-    return world
-
-
-def trigger(world, object_type, object_id, event_name, account_id=None):
-    return handle(ApplyBillingTrigger(object_type, object_id, account_id, event_name, "corr-b"), world.services)
 
 
 def test_product_and_its_price_reach_billing(world):
@@ -109,7 +96,7 @@ def test_a_cancellation_in_billing_comes_back_to_the_order(ready):
     ready.order()
     [sub_id] = ready.billing.subscriptions
     ready.billing.cancel_in_billing(sub_id, date(2027, 1, 31))
-    outcome = trigger(ready, "subscription", sub_id, "SubscriptionChanged")
+    outcome = ready.trigger("subscription", sub_id, "SubscriptionChanged")
     order = ready.app.get_or_none(Order, "801O")
     assert outcome.action == "cancel" and order.status == OrderStatus.CANCELLED
 
@@ -119,9 +106,9 @@ def test_a_stale_whole_object_update_is_ignored(ready):
     [sub_id] = ready.billing.subscriptions
     stale = ready.billing.subscriptions[sub_id]
     ready.billing.cancel_in_billing(sub_id, date(2027, 1, 31))
-    trigger(ready, "subscription", sub_id, "SubscriptionChanged")
+    ready.trigger("subscription", sub_id, "SubscriptionChanged")
     ready.billing.subscriptions[sub_id] = stale  # an older read arrives late
-    assert trigger(ready, "subscription", sub_id, "SubscriptionChanged").action == "noop"
+    assert ready.trigger("subscription", sub_id, "SubscriptionChanged").action == "noop"
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
 
 
@@ -129,12 +116,12 @@ def test_a_payment_failure_suspends_the_order_and_a_payment_recovers_it(ready):
     ready.order()
     account_id = next(iter(ready.billing.accounts))
     ready.billing.set_payment_state(account_id, "failed")
-    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    ready.trigger("payment", "pay_1", "PaymentFailed", account_id)
     [subscription] = ready.billing.subscriptions.values()
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.SUSPENDED
     assert subscription.status == "suspended"
     ready.billing.set_payment_state(account_id, "current")
-    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    ready.trigger("payment", "pay_2", "PaymentProcessed", account_id)
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
 
 
@@ -156,7 +143,7 @@ def test_billings_value_of_a_crm_owned_field_is_ignored_and_logged(ready, caplog
     ready.billing.accounts[billing_id] = replace(current, fields={**current.fields, "name": "Renamed In Billing"},
                                                  payment_state="failed", version="999999999999")
     with caplog.at_level("WARNING", logger="concord"):
-        trigger(ready, "account", billing_id, "AccountChanged")
+        ready.trigger("account", billing_id, "AccountChanged")
     account = ready.app.get_or_none(Account, "001A")
     assert account.fields["name"] == "Acme Ltd" and account.billing["payment_state"] == "failed"
     assert any(getattr(r, "fields", None) == ["name"] for r in caplog.records)
@@ -166,11 +153,11 @@ def test_a_crm_change_to_a_suspended_order_waits_for_the_resume_and_then_applies
     ready.order(quantity=2)
     account_id = next(iter(ready.billing.accounts))
     ready.billing.set_payment_state(account_id, "failed")
-    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    ready.trigger("payment", "pay_1", "PaymentFailed", account_id)
     with pytest.raises(RetryableError, match="suspended"):
         ready.order(quantity=7)
     ready.billing.set_payment_state(account_id, "current")
-    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    ready.trigger("payment", "pay_2", "PaymentProcessed", account_id)
     ready.order(quantity=7)  # the redelivered message
     [subscription] = ready.billing.subscriptions.values()
     assert subscription.items[0].quantity == 7

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from types import SimpleNamespace
 
@@ -17,23 +16,12 @@ from eventsourcing.utils import get_topic
 
 from adapters.aws.outbox import envelope
 from application.app import history
-from application.commands import ApplyBillingTrigger, SyncOrderFromCrm
+from application.commands import SyncOrderFromCrm
 from application.consistency import reconcile_orders
 from application.errors import PermanentError, RetryableError
 from application.handlers import handle
 from domain.order import Order, OrderStatus
 from entrypoints.lambdas import _translate
-
-
-@pytest.fixture
-def ready(world):
-    world.new_account()
-    world.product()
-    return world
-
-
-def trigger(world, object_type, object_id, event_name, account_id=None):
-    return handle(ApplyBillingTrigger(object_type, object_id, account_id, event_name, "corr-b"), world.services)
 
 
 def _created_but_answer_lost(world) -> str:
@@ -106,9 +94,9 @@ def test_a_retry_that_finds_its_subscription_suspended_leaves_the_order_suspende
     assert [name for name, _ in _events(ready)][-3:] == ["Activated", "Suspended", "Synced"]
     account_id = next(iter(ready.billing.accounts))
     ready.billing.set_payment_state(account_id, "failed")  # why a clerk suspends: the customer did not pay
-    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    ready.trigger("payment", "pay_1", "PaymentFailed", account_id)
     ready.billing.set_payment_state(account_id, "current")
-    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    ready.trigger("payment", "pay_2", "PaymentProcessed", account_id)
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
     assert ready.billing.subscriptions[subscription_id].status == "active"
 
@@ -116,7 +104,7 @@ def test_a_retry_that_finds_its_subscription_suspended_leaves_the_order_suspende
 def test_a_callout_for_a_submitted_order_whose_subscription_was_cancelled_activates_then_cancels_it(ready):
     subscription_id = _created_but_answer_lost(ready)
     ready.billing.cancel_in_billing(subscription_id, date(2026, 12, 31))
-    trigger(ready, "subscription", subscription_id, "SubscriptionChanged")
+    ready.trigger("subscription", subscription_id, "SubscriptionChanged")
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
     assert ready.order().action == "noop"  # the CRM's activation, redelivered, finds nothing left to do
 
@@ -135,7 +123,7 @@ def test_an_order_recorded_active_at_billings_cancelled_version_is_repaired_by_r
 
     assert report.counts["status_mismatch"] == 1
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.CANCELLED
-    assert trigger(ready, "subscription", subscription_id, "SubscriptionChanged").action == "noop"  # idempotent
+    assert ready.trigger("subscription", subscription_id, "SubscriptionChanged").action == "noop"  # idempotent
 
 
 # -- a change refused because billing already cancelled the subscription ----------------------------------
@@ -154,7 +142,7 @@ def test_a_payment_failure_after_an_unheard_cancellation_follows_billing_instead
     account_id = next(iter(ready.billing.accounts))
     ready.billing.set_payment_state(account_id, "failed")
 
-    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)  # raised PermanentError [CANCELLED] before
+    ready.trigger("payment", "pay_1", "PaymentFailed", account_id)  # raised PermanentError [CANCELLED] before
 
     order = ready.app.get_or_none(Order, "801O")
     assert order.status == OrderStatus.CANCELLED
@@ -353,7 +341,7 @@ def _suspended_with_a_waiting_change(world) -> tuple[str, str]:
     world.order(quantity=2)
     account_id = next(iter(world.billing.accounts))
     world.billing.set_payment_state(account_id, "failed")
-    trigger(world, "payment", "pay_1", "PaymentFailed", account_id)
+    world.trigger("payment", "pay_1", "PaymentFailed", account_id)
     with pytest.raises(RetryableError, match="suspended"):  # retried, then dead-lettered: the customer pays later
         world.order(quantity=7)
     [subscription_id] = world.billing.subscriptions
@@ -364,7 +352,7 @@ def test_a_change_made_while_suspended_is_applied_by_the_resume_after_its_messag
     account_id, subscription_id = _suspended_with_a_waiting_change(ready)
     ready.billing.set_payment_state(account_id, "current")
 
-    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)  # no redelivery of the CRM change
+    ready.trigger("payment", "pay_2", "PaymentProcessed", account_id)  # no redelivery of the CRM change
 
     order = ready.app.get_or_none(Order, "801O")
     assert order.status == OrderStatus.ACTIVE and order.lines[0]["quantity"] == 7
@@ -375,7 +363,7 @@ def test_a_change_made_while_suspended_is_applied_by_the_resume_after_its_messag
 def test_a_resume_in_billing_applies_the_waiting_change_too(ready):
     _, subscription_id = _suspended_with_a_waiting_change(ready)
     ready.billing.resume_subscription(subscription_id, "clerk-resumes")
-    assert trigger(ready, "subscription", subscription_id, "SubscriptionChanged").action == "resume"
+    assert ready.trigger("subscription", subscription_id, "SubscriptionChanged").action == "resume"
     assert [i.quantity for i in ready.billing.subscriptions[subscription_id].items] == [7]
 
 
@@ -383,9 +371,9 @@ def test_a_resume_with_no_waiting_change_amends_nothing(ready):
     ready.order(quantity=2)
     account_id = next(iter(ready.billing.accounts))
     ready.billing.set_payment_state(account_id, "failed")
-    trigger(ready, "payment", "pay_1", "PaymentFailed", account_id)
+    ready.trigger("payment", "pay_1", "PaymentFailed", account_id)
     ready.billing.set_payment_state(account_id, "current")
-    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    ready.trigger("payment", "pay_2", "PaymentProcessed", account_id)
     assert ready.app.get_or_none(Order, "801O").status == OrderStatus.ACTIVE
     assert ready.billing.calls["amend_subscription"] == 0
 
@@ -395,7 +383,7 @@ def test_a_waiting_change_billing_refuses_at_the_resume_leaves_the_resume_saved_
     ready.billing.set_payment_state(account_id, "current")
     ready.billing.fail_next(PermanentError("quantity above the plan's limit", code="LIMIT"),
                             method="amend_subscription")
-    trigger(ready, "payment", "pay_2", "PaymentProcessed", account_id)
+    ready.trigger("payment", "pay_2", "PaymentProcessed", account_id)
     order = ready.app.get_or_none(Order, "801O")
     assert order.status == OrderStatus.ACTIVE and order.last_sync["code"] == "LIMIT"
 
@@ -408,9 +396,7 @@ def test_a_repair_amends_billing_back_to_the_crm_lines_concord_already_holds(wor
     world.new_account()
     world.product()
     world.order(quantity=5)
-    [sub_id] = world.billing.subscriptions
-    clerk = dataclasses.replace(world.billing.subscriptions[sub_id].items[0], quantity=3)
-    world.billing.subscriptions[sub_id] = dataclasses.replace(world.billing.subscriptions[sub_id], items=(clerk,))
+    world.clerk_sets_quantity(3)
     assert handle(SyncOrderFromCrm("801O", "c1"), world.services).action == "noop"  # the normal sync: nothing new
     assert _billed(world) == [3]
     outcome = handle(SyncOrderFromCrm("801O", "c2", amend_billing=True), world.services)
@@ -424,11 +410,7 @@ def test_a_second_clerk_edit_after_a_repair_is_repaired_under_a_new_key(world):
     world.new_account()
     world.product()
     world.order(quantity=5)
-    [sub_id] = world.billing.subscriptions
     for quantity in (3, 4):  # the same CRM lines asked for twice: each repair is a request of its own
-        edited = dataclasses.replace(world.billing.subscriptions[sub_id].items[0], quantity=quantity)
-        world.billing.subscriptions[sub_id] = dataclasses.replace(world.billing.subscriptions[sub_id],
-                                                                  items=(edited,),
-                                                                  version=f"clerk-{quantity}")
+        world.clerk_sets_quantity(quantity, version=f"clerk-{quantity}")
         handle(SyncOrderFromCrm("801O", f"c{quantity}", amend_billing=True), world.services)
         assert _billed(world) == [5]
