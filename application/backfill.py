@@ -211,8 +211,9 @@ def estimate_resume(recent: list[tuple[str, int]], usage: ApiUsage, floor: int, 
 
 def backfill_accounts(svc: Services, *, since: str, correlation_id: str, page_size: int = 200,
                       max_pages: int | None = None) -> Backfill:
-    """The first backfill (one whole-record read per account, no --since): tests/unit/test_consistency.py
-    seeds with it. New code calls run_backfill."""
+    """The first session's account load (one whole-record read per account, no --since), kept as the
+    baseline benchmarks/backfill.py measures against and to write old-shaped checkpoints in a
+    compatibility test. Everything else calls run_backfill."""
     job = svc.app.get_or_none(Backfill, "account", since) or Backfill(entity="account", since=since)
     pages = 0
     while not job.done and (max_pages is None or pages < max_pages):

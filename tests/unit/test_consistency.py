@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from application.backfill import backfill_accounts
+from application.backfill import run_backfill
 from application.commands import ApplyBillingTrigger
 from application.consistency import last_reconciliation, reconcile_accounts, reconcile_orders, reconcile_products
 from application.errors import RetryableError
@@ -26,7 +26,7 @@ def _crm_accounts(world, n):
 
 def test_backfill_loads_every_crm_account_into_billing_through_the_normal_sync(world):
     ids = _crm_accounts(world, 7)
-    job = backfill_accounts(world.services, since="1970-01-01", correlation_id="bf", page_size=3)
+    job = run_backfill(world.services, "account", since=None, correlation_id="bf", page_size=3)
     assert job.done and job.loaded == 7
     assert {a.crm_id for a in world.billing.accounts.values()} == set(ids)
     assert all(world.app.get_or_none(Account, i).billing_id for i in ids)
@@ -34,17 +34,17 @@ def test_backfill_loads_every_crm_account_into_billing_through_the_normal_sync(w
 
 def test_a_killed_backfill_resumes_from_its_checkpoint_without_redoing_pages(world):
     _crm_accounts(world, 9)
-    backfill_accounts(world.services, since="t0", correlation_id="bf", page_size=3, max_pages=1)  # killed
-    listed_before = world.crm.calls["list_accounts"]
-    job = backfill_accounts(world.services, since="t0", correlation_id="bf", page_size=3)
+    run_backfill(world.services, "account", since=None, correlation_id="bf", page_size=3, max_pages=1)  # killed
+    listed_before = world.crm.calls["changed_accounts"]
+    job = run_backfill(world.services, "account", since=None, correlation_id="bf", page_size=3)
     assert job.done and job.loaded == 9
-    assert world.crm.calls["list_accounts"] - listed_before == 2  # the two remaining pages only
+    assert world.crm.calls["changed_accounts"] - listed_before == 2  # the two remaining pages only
     assert len(world.billing.accounts) == 9
 
 
 def test_reconcile_reports_drift_by_kind_and_repair_makes_both_sides_agree(world):
     ids = _crm_accounts(world, 4)
-    backfill_accounts(world.services, since="x", correlation_id="bf", page_size=10)
+    run_backfill(world.services, "account", since=None, correlation_id="bf", page_size=10)
     world.crm.put_account({"name": "Never Synced", "currency": "EUR"})  # missing in billing
     drifted = world.app.get_or_none(Account, ids[0]).billing_id
     world.billing.accounts[drifted] = replace(world.billing.accounts[drifted],
@@ -90,7 +90,7 @@ def test_a_field_the_vendor_does_not_hold_is_not_drift(world):
 
 def test_each_crm_page_costs_one_batched_billing_read_and_drift_one_confirming_read(world):
     ids = _crm_accounts(world, 7)
-    backfill_accounts(world.services, since="x", correlation_id="bf", page_size=10)
+    run_backfill(world.services, "account", since=None, correlation_id="bf", page_size=10)
     drifted = world.app.get_or_none(Account, ids[3]).billing_id
     world.billing.accounts[drifted] = replace(world.billing.accounts[drifted], fields={
         **world.billing.accounts[drifted].fields, "email": None})
