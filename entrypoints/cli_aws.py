@@ -103,9 +103,15 @@ def _peek(url: str) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+NO_REASON = ("no reason recorded: the queue moved it after its maxReceiveCount receives, each ending without "
+             "an answer from the function (killed, timed out or out of memory); see the function's logs")
+
+
 def _reason(message: dict[str, Any]) -> str:
+    """concord's own dead letters carry a `reason` attribute; the queue's redrive cannot say why."""
     attributes = message.get("MessageAttributes") or {}
-    return str((attributes.get("reason") or {}).get("StringValue", "(no reason: redriven by the queue)"))
+    given = (attributes.get("reason") or {}).get("StringValue")
+    return str(given) if given else NO_REASON
 
 
 def dlq_show(args: argparse.Namespace) -> int:

@@ -121,3 +121,12 @@ def test_the_progress_bar_draws_on_a_terminal_only():
         bar(Progress("order", 1, 2, 0, 1, 1.0, None))
         bar.close()
     assert quiet.getvalue() == "" and loud.getvalue().endswith("1/2  50%  1/s  ETA 0:01\n")
+
+
+def test_a_dead_letter_the_queue_moved_itself_says_what_that_means() -> None:
+    from entrypoints.cli_aws import NO_REASON, _reason
+
+    ours = {"MessageAttributes": {"reason": {"StringValue": "PermanentError [53100330]: refused"}}}
+    assert _reason(ours) == "PermanentError [53100330]: refused"
+    assert _reason({"MessageAttributes": {}}) == NO_REASON  # SQS's redrive after maxReceiveCount
+    assert _reason({}) == NO_REASON and "killed, timed out" in NO_REASON
