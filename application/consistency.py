@@ -9,7 +9,7 @@ reported, never deleted: billing owns it). A failed repair is reported with its 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +21,14 @@ from application.handlers import handle
 from application.ports import ChangedPage
 from application.services import Services
 from domain.account import Account
-from domain.canonical import BillingAccount, BillingSubscription, CrmAccount, OrderSnapshot, ProductSnapshot
+from domain.canonical import (
+    BillingAccount,
+    BillingSubscription,
+    CrmAccount,
+    OrderSnapshot,
+    ProductSnapshot,
+    quantities_by_sku,
+)
 from domain.correlation import Correlation
 from domain.errors import DomainError
 from domain.order import Order, OrderStatus
@@ -187,21 +194,6 @@ def _crm_pages(list_page: Callable[[str | None, str | None, int], ChangedPage[An
             return
 
 
-def _quantities(items: Iterable[tuple[str, int]]) -> dict[str, int]:
-    total: Counter[str] = Counter()
-    for sku, quantity in items:
-        total[sku] += quantity
-    return dict(total)
-
-
-def _crm_quantities(snapshot: OrderSnapshot) -> dict[str, int]:
-    return _quantities((line.sku, line.quantity) for line in snapshot.lines)
-
-
-def _billing_quantities(subscription: BillingSubscription) -> dict[str, int]:
-    return _quantities((item.sku, item.quantity) for item in subscription.items)
-
-
 def _status_trigger(subscription: BillingSubscription, correlation_id: str) -> ApplyBillingTrigger:
     """Billing owns a subscription's status (DESIGN §3): concord takes it as a callout would give it."""
     return ApplyBillingTrigger("subscription", subscription.billing_id, None, "SubscriptionChanged", correlation_id)
@@ -250,7 +242,7 @@ class _OrderCheck:
             return
         if subscription.status == "cancelled":
             return  # billing ended it: nothing left to amend
-        wanted, billed = _crm_quantities(snapshot), _billing_quantities(subscription)
+        wanted, billed = quantities_by_sku(snapshot.lines), quantities_by_sku(subscription.items)
         if wanted != billed:
             example = {"crm": wanted, "billing": billed}
             if subscription.status != "active":  # billing amends active subscriptions only
@@ -266,7 +258,7 @@ class _OrderCheck:
     def _check_repaired(self, crm_id: str, billing_id: str, wanted: dict[str, int]) -> None:
         """The repair amends billing back to the CRM's lines even when concord already holds them (a clerk's
         edit, a killed worker's late write); what billing still shows after it is reported unrepaired."""
-        after = _billing_quantities(self.svc.billing.get_subscription(billing_id))
+        after = quantities_by_sku(self.svc.billing.get_subscription(billing_id).items)
         if after != wanted:
             self.report.add("unrepaired", {"crm_id": crm_id, "billing": after, "crm": wanted,
                                            "reason": "concord's order already holds the CRM's lines"})

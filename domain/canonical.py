@@ -6,7 +6,7 @@ can carry its own sync position, DESIGN §3); orders and products are whole snap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -220,6 +220,14 @@ class BillingSubscription:
     version: str = ""
     cancelled_on: date | None = None
     items: tuple[SubscriptionItem, ...] = field(default=())
+
+
+def quantities_by_sku(lines: Iterable[OrderLine] | Iterable[SubscriptionItem]) -> dict[str, int]:
+    """What an order's lines or a subscription's items sell, summed by sku: how the CRM and billing are compared."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return totals
 
 
 SUBSCRIPTION_STATUSES = frozenset({"pending", "active", "suspended", "cancelled"})

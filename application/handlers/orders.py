@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
@@ -21,7 +20,13 @@ from application.errors import (
 from application.handlers.accounts import _record_failure
 from application.services import Outcome, Services
 from domain.account import Account
-from domain.canonical import BillingSubscription, OrderLine, OrderSnapshot, SubscriptionItem, SubscriptionRequest
+from domain.canonical import (
+    BillingSubscription,
+    OrderSnapshot,
+    SubscriptionItem,
+    SubscriptionRequest,
+    quantities_by_sku,
+)
 from domain.errors import DomainError
 from domain.order import Order, OrderStatus
 from domain.product import Product
@@ -59,7 +64,7 @@ def _sync(command: SyncOrderFromCrm, svc: Services, writes: VendorWrites) -> Out
         return _amend(order, snapshot, cid, svc, pending, writes)
     if order.status == OrderStatus.ACTIVE and command.amend_billing and order.subscription:
         billed = svc.billing.get_subscription(str(order.subscription["id"]))
-        if _quantities(billed.items) != _quantities(snapshot.lines):
+        if quantities_by_sku(billed.items) != quantities_by_sku(snapshot.lines):
             return _amend(order, snapshot, cid, svc, pending, writes, billing_version=billed.version)
     if order.status == OrderStatus.SUSPENDED and order.differs_from(snapshot):
         # Billing amends active subscriptions only: the change waits for the resume (the queue
@@ -169,13 +174,6 @@ def _activated(order: Order, account: Account, subscription: BillingSubscription
     # followed it (Order.activate), and the outcome names where it ended.
     action = "activated" if order.status == OrderStatus.ACTIVE else order.status.value
     return Outcome(action, subscription.number, str(order.id))
-
-
-def _quantities(lines: Iterable[SubscriptionItem] | Iterable[OrderLine]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for line in lines:
-        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
-    return totals
 
 
 def _amend(order: Order, snapshot: OrderSnapshot, cid: str, svc: Services, pending: list[Aggregate],
