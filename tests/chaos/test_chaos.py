@@ -238,14 +238,7 @@ def test_an_order_activated_while_a_price_change_is_half_done_gets_its_subscript
 
 def test_a_quantity_change_made_while_suspended_reaches_billing_once_resumed() -> None:
     world = World()
-    world.new_account()
-    world.product()
-    world.order(quantity=2)
-    account_id = next(iter(world.billing.accounts))
-    world.billing.set_payment_state(account_id, "failed")
-    handle(ApplyBillingTrigger("payment", "pay_1", account_id, "PaymentFailed", "c1"), world.services)
-    with pytest.raises(RetryableError, match="suspended"):  # kept: retried, or dead-lettered with the reason
-        world.order(quantity=5)  # the CRM changes the quantity while the subscription is suspended
+    account_id, _ = world.suspend_with_a_quantity_change_waiting()  # the CRM changed it while suspended
     world.billing.set_payment_state(account_id, "current")
     handle(ApplyBillingTrigger("payment", "pay_2", account_id, "PaymentProcessed", "c2"), world.services)
     world.order(quantity=5)  # the queue delivers it again once the subscription is active

@@ -11,6 +11,7 @@ from adapters.memory.billing import MemoryBilling
 from adapters.memory.crm import MemoryCrm
 from application.app import ConcordApp
 from application.commands import ApplyBillingTrigger, SyncAccountFromCrm, SyncOrderFromCrm, SyncProductFromCrm
+from application.errors import RetryableError
 from application.handlers import handle
 from application.services import Services
 from domain.canonical import OrderLine, OrderSnapshot, PriceSpec, ProductSnapshot
@@ -60,6 +61,20 @@ class World:
     def trigger(self, object_type: str, object_id: str, event_name: str, account_id: str | None = None):
         """A billing callout or webhook, as the gateway turns it into a command."""
         return handle(ApplyBillingTrigger(object_type, object_id, account_id, event_name, "corr-b"), self.services)
+
+    def suspend_with_a_quantity_change_waiting(self) -> tuple[str, str]:
+        """An order at quantity 2 whose subscription a failed payment suspended; the CRM then changes it to
+        5 (that message gives up on ORDER_SUSPENDED). Returns (billing account id, subscription id)."""
+        self.new_account()
+        self.product()
+        self.order(quantity=2)
+        account_id = next(iter(self.billing.accounts))
+        self.billing.set_payment_state(account_id, "failed")
+        handle(ApplyBillingTrigger("payment", "pay_1", account_id, "PaymentFailed", "c1"), self.services)
+        with pytest.raises(RetryableError, match="suspended"):  # kept: retried, or dead-lettered with the reason
+            self.order(quantity=5)
+        [subscription_id] = self.billing.subscriptions
+        return account_id, subscription_id
 
     def clerk_sets_quantity(self, quantity: int, version: str | None = None) -> None:
         """A billing clerk edits the only subscription's first item in billing, behind concord's back."""

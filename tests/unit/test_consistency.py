@@ -6,8 +6,6 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from application.backfill import run_backfill
 from application.commands import ApplyBillingTrigger
 from application.consistency import last_reconciliation, reconcile_accounts, reconcile_orders, reconcile_products
@@ -120,27 +118,12 @@ def test_a_linked_billing_account_gone_from_billing_is_missing_and_a_refused_rep
 # -- orders: billing's subscription (status, items, quantities) against the CRM -------------------
 
 
-def _suspended_with_a_waiting_quantity_change(world):
-    """An order at quantity 2 whose subscription was suspended; the CRM then changed it to 5 (that
-    message gave up on ORDER_SUSPENDED and sits in the DLQ)."""
-    world.new_account()
-    world.product()
-    world.order(quantity=2)
-    account_id = next(iter(world.billing.accounts))
-    world.billing.set_payment_state(account_id, "failed")
-    handle(ApplyBillingTrigger("payment", "pay_1", account_id, "PaymentFailed", "c1"), world.services)
-    with pytest.raises(RetryableError, match="suspended"):
-        world.order(quantity=5)
-    [subscription_id] = world.billing.subscriptions
-    return account_id, subscription_id
-
-
 def _quantities(world):
     return [[item.quantity for item in s.items] for s in world.billing.subscriptions.values()]
 
 
 def test_a_change_that_waited_while_suspended_reaches_billing_in_one_repair_when_the_resume_was_lost(world):
-    _, subscription_id = _suspended_with_a_waiting_quantity_change(world)
+    _, subscription_id = world.suspend_with_a_quantity_change_waiting()
     world.billing.resume_subscription(subscription_id, "billing-clerk-resume")  # its callout never came
     report = reconcile_orders(world.services, repair=True, correlation_id="rc")
     assert report.counts["status_mismatch"] == 1 and report.counts["quantity_mismatch"] == 1
@@ -150,7 +133,7 @@ def test_a_change_that_waited_while_suspended_reaches_billing_in_one_repair_when
 
 
 def test_a_change_that_waited_while_suspended_reaches_billing_once_resumed(world):
-    account_id, _ = _suspended_with_a_waiting_quantity_change(world)
+    account_id, _ = world.suspend_with_a_quantity_change_waiting()
     world.billing.set_payment_state(account_id, "current")
     world.crm.fail_next(RetryableError("salesforce is down", code="503"))  # the resume cannot apply it itself
     handle(ApplyBillingTrigger("payment", "pay_2", account_id, "PaymentProcessed", "c2"), world.services)
@@ -160,7 +143,7 @@ def test_a_change_that_waited_while_suspended_reaches_billing_once_resumed(world
 
 
 def test_a_change_waiting_on_a_suspended_subscription_is_reported_and_billing_is_not_written(world):
-    _suspended_with_a_waiting_quantity_change(world)
+    world.suspend_with_a_quantity_change_waiting()
     writes = world.billing.writes
     report = reconcile_orders(world.services, repair=True, correlation_id="rc")
     assert dict(report.counts) == {"waiting_while_suspended": 1}
@@ -168,12 +151,17 @@ def test_a_change_waiting_on_a_suspended_subscription_is_reported_and_billing_is
     assert world.billing.writes == writes and _quantities(world) == [[2]]
 
 
-def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_reported(world):
-    """A worker that lost the race wrote its older quantity to billing after the winner's newer one."""
+def _billing_edited_behind_concord(world):
+    """The CRM and concord say 5; billing says 3 (a late write of a worker that lost the race, or a clerk)."""
     world.new_account()
     world.product()
     world.order(quantity=5)
     world.clerk_sets_quantity(3)
+
+
+def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_reported(world):
+    """A worker that lost the race wrote its older quantity to billing after the winner's newer one."""
+    _billing_edited_behind_concord(world)
     report = reconcile_orders(world.services, repair=False, correlation_id="rc")
     assert dict(report.counts) == {"quantity_mismatch": 1}
     assert report.examples["quantity_mismatch"][0] == {"crm_id": "801O", "crm": {"WIDGET": 5},
@@ -181,10 +169,7 @@ def test_billing_quantities_that_differ_from_a_crm_concord_agrees_with_are_repor
 
 
 def test_repair_amends_billing_back_to_the_crm_quantity_concord_already_holds(world):
-    world.new_account()
-    world.product()
-    world.order(quantity=5)
-    world.clerk_sets_quantity(3)
+    _billing_edited_behind_concord(world)
     report = reconcile_orders(world.services, repair=True, correlation_id="rc")
     assert "unrepaired" not in report.counts
     assert _quantities(world) == [[5]]
